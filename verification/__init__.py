@@ -1,0 +1,1 @@
+"""Hypothesis properties, one module per paper claim (see verification/README.md)."""
