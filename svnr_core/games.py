@@ -19,12 +19,22 @@ game (Claus & Boutilier, 1998) and the two games of Figure 1.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
+
+#: A game whose transition tensor has at most this fraction of non-zeros (and at least
+#: ``SPARSE_MIN_SIZE`` entries) applies ``P`` as a CSR matrix.  A CSR non-zero costs 12 bytes
+#: (value + column index) against 8 for a dense entry, and CSR matvec streams less regularly,
+#: so the break-even lies well below 2/3; 1/4 keeps a clear margin.
+SPARSE_DENSITY = 0.25
+#: Below this many entries of ``P`` the dense path wins whatever the density (call overhead).
+SPARSE_MIN_SIZE = 1 << 16
 
 #: Absolute tolerance on ``sum_{s'} P[s, u, s'] == 1``.  Rows built by normalising positive
 #: draws are exact to a few ulps; 1e-8 also admits tables typed in by hand with 8+ digits.
@@ -34,6 +44,11 @@ ROW_SUM_TOL = 1e-8
 def _first_bad_index(mask: NDArray[np.bool_]) -> tuple[int, ...]:
     """Index (as a tuple of ints) of the first ``True`` entry of ``mask``."""
     return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def entry_name(name: str, idx: tuple[int, ...], tail: str = "") -> str:
+    """``name[i, j, ...]`` for error messages (``tail`` appends e.g. ``", :"``)."""
+    return f"{name}[{', '.join(str(i) for i in idx)}{tail}]"
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,9 +81,12 @@ class CooperativeGame:
     action_counts: tuple[int, ...] = field(init=False)
 
     def __init__(self, P: ArrayLike, R: ArrayLike, gamma: float) -> None:
-        p = np.array(P, dtype=np.float64, copy=True)
-        r = np.array(R, dtype=np.float64, copy=True)
-        g = float(gamma)
+        p = np.array(as_float_array(P, "P"), copy=True)
+        r = np.array(as_float_array(R, "R"), copy=True)
+        try:
+            g = float(gamma)
+        except (TypeError, ValueError):
+            raise ValueError(f"gamma must be a real number in [0, 1); got {gamma!r}") from None
         if r.ndim < 2:
             raise ValueError(
                 f"R must have shape (|S|, |U_1|, ..., |U_N|) with at least one agent; "
@@ -85,21 +103,24 @@ class CooperativeGame:
                 f"{expected_p} (P[s, u_1, ..., u_N, s'])"
             )
         if not np.isfinite(p).all():
-            raise ValueError(f"P{_first_bad_index(~np.isfinite(p))} is not finite")
+            idx = _first_bad_index(~np.isfinite(p))
+            raise ValueError(f"{entry_name('P', idx)} = {float(p[idx])!r} is not finite")
         if (p < 0).any():
             idx = _first_bad_index(p < 0)
-            raise ValueError(f"P{idx} = {p[idx]!r} is a negative probability")
+            raise ValueError(
+                f"{entry_name('P', idx)} = {float(p[idx])!r} is a negative probability"
+            )
         row_sums = p.sum(axis=-1)
         bad_rows = np.abs(row_sums - 1.0) > ROW_SUM_TOL
         if bad_rows.any():
             idx = _first_bad_index(bad_rows)
             raise ValueError(
-                f"P{(*idx, slice(None))} sums to {row_sums[idx]!r}, not 1 "
+                f"{entry_name('P', idx, ', :')} sums to {float(row_sums[idx])!r}, not 1 "
                 f"(row for state {idx[0]}, joint action {idx[1:]})"
             )
         if not np.isfinite(r).all():
             idx = _first_bad_index(~np.isfinite(r))
-            raise ValueError(f"R{idx} = {r[idx]!r} is not a finite reward")
+            raise ValueError(f"{entry_name('R', idx)} = {float(r[idx])!r} is not a finite reward")
         if not np.isfinite(g) or not 0.0 <= g < 1.0:
             raise ValueError(f"gamma must lie in [0, 1); got {gamma!r}")
         p.setflags(write=False)
@@ -125,6 +146,39 @@ class CooperativeGame:
     def joint_shape(self) -> tuple[int, ...]:
         """Shape ``(|S|, |U_1|, ..., |U_N|)`` of ``Q``, ``R`` and joint policies."""
         return (self.n_states, *self.action_counts)
+
+    @cached_property
+    def transition_matrix(self) -> FloatArray:
+        """``P`` as a read-only ``(|S| |U|, |S|)`` matrix (a view, rows in C order of ``(s, u)``)."""
+        return self.P.reshape(self.n_states * self.n_joint_actions, self.n_states)
+
+    @cached_property
+    def transition_density(self) -> float:
+        """Fraction of non-zero entries of ``P`` (computed once)."""
+        return float(np.count_nonzero(self.P)) / self.P.size
+
+    @cached_property
+    def transition_csr(self) -> sp.csr_array:
+        """``P`` as a ``(|S| |U|, |S|)`` CSR matrix (built once, on first use)."""
+        return sp.csr_array(self.transition_matrix)
+
+    @property
+    def is_sparse(self) -> bool:
+        """Whether :meth:`expected_next` uses the CSR form (see ``SPARSE_DENSITY``)."""
+        return self.P.size >= SPARSE_MIN_SIZE and self.transition_density <= SPARSE_DENSITY
+
+    def expected_next(self, V: FloatArray) -> FloatArray:
+        """``E_{s' ~ P(.|s, u)}[V(s')]`` for every ``(s, u)``, shape ``(|S|, |U_1|, ..., |U_N|)``.
+
+        This is the expectation inside Eq. 6 of the paper, i.e. the product
+        ``P.reshape(|S||U|, |S|) @ V`` (one GEMV, or a CSR matvec for sparse games).  ``V`` must
+        be a float64 vector of length ``|S|``; callers validate it.
+        """
+        if self.is_sparse:
+            flat = self.transition_csr @ V
+        else:
+            flat = self.transition_matrix @ V
+        return np.asarray(flat, dtype=np.float64).reshape(self.joint_shape)
 
     def flattened(self) -> CooperativeGame:
         """The same game with one joint-action axis of size ``|U|`` (C order).
@@ -152,7 +206,7 @@ def matrix_game(payoff: ArrayLike) -> CooperativeGame:
 
     ``payoff[u_1, ..., u_N]`` is the shared reward; the only state loops to itself.
     """
-    r = np.asarray(payoff, dtype=np.float64)
+    r = as_float_array(payoff, "payoff")
     if r.ndim < 1:
         raise ValueError("a matrix game needs a payoff array with one axis per agent")
     p = np.ones((1, *r.shape, 1))
@@ -181,6 +235,8 @@ def random_game(
         )
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must lie in [0, 1); got {sparsity!r}")
+    if not np.isfinite(reward_scale) or reward_scale < 0.0:
+        raise ValueError(f"reward_scale must be finite and >= 0; got {reward_scale!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     shape = (n_states, *action_counts)
     weights = rng.exponential(size=(*shape, n_states))

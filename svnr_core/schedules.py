@@ -1,0 +1,117 @@
+"""Temperature (entropy coefficient) annealing schedules of the paper.
+
+Two schedules are used in the paper, both written here once as plain-float functions so that
+every training method (SVNR and the maximum-entropy baselines) anneals ``alpha`` identically
+(App. H.5.3, "identical entropy schedules"):
+
+* **App. F.2** ("to gain exploration in the early stage"):
+
+  .. math:: \\alpha_t = \\alpha' + B \\, e^{-r \\max(t - t_0, 0)}
+
+  with the paper's bonus ``B = 500``, rate ``r = 0.1`` and delay ``t_0 = 10``; ``alpha'`` is
+  the final (paper: "initial", tuned) temperature.  The same form anneals ROMMEO's temperature.
+
+* **App. H.5, Eq. (20)** (the fair-comparison protocol):
+
+  .. math:: \\alpha_t = \\alpha_{end} + (\\alpha_{start} - \\alpha_{end}) \\, e^{-t / \\tau}
+
+  with ``alpha_start = 1.0``, ``alpha_end = 0.01`` in the paper and ``tau`` fixed per task.
+
+Both accept an optional ``floor``: the returned value is ``max(alpha_t, floor)``.  A floor
+guards the importance-sampled soft value ``alpha * logsumexp(Q / alpha)`` against a vanishing
+temperature (NOTES.md: below ``alpha`` of about 0.08 the log-mean-exp must be computed in log
+space; a floor of ``0`` keeps the schedule exact).
+
+This module is pure Python (no numpy, no torch): a schedule is evaluated once per step.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["alpha_constant", "alpha_exponential", "alpha_paper_f2"]
+
+
+def _finite(name: str, value: float) -> float:
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+    return v
+
+
+def _positive(name: str, value: float) -> float:
+    v = _finite(name, value)
+    if v <= 0.0:
+        raise ValueError(f"{name} must be > 0; got {value!r}")
+    return v
+
+
+def _non_negative(name: str, value: float) -> float:
+    v = _finite(name, value)
+    if v < 0.0:
+        raise ValueError(f"{name} must be >= 0; got {value!r}")
+    return v
+
+
+def _apply_floor(alpha: float, floor: float) -> float:
+    return max(alpha, _non_negative("floor", floor))
+
+
+def alpha_paper_f2(
+    step: float,
+    alpha_end: float,
+    *,
+    bonus: float = 500.0,
+    rate: float = 0.1,
+    delay: float = 10.0,
+    floor: float = 0.0,
+) -> float:
+    """App. F.2 schedule ``alpha_end + bonus * exp(-rate * max(step - delay, 0))``.
+
+    Parameters
+    ----------
+    step:
+        The schedule's clock ``t >= 0`` (the trainer passes its update counter).
+    alpha_end:
+        ``alpha' > 0``, the value approached for large ``t``.
+    bonus, rate, delay:
+        ``B >= 0``, ``r > 0`` and ``t_0 >= 0``; the paper uses 500, 0.1 and 10.
+    floor:
+        Lower bound ``>= 0`` applied to the result.
+
+    Raises ``ValueError`` naming the argument for a negative step, a non-positive ``alpha_end``
+    or ``rate``, a negative ``bonus``/``delay``/``floor`` or any non-finite input.
+    """
+    t = _non_negative("step", step)
+    a_end = _positive("alpha_end", alpha_end)
+    b = _non_negative("bonus", bonus)
+    r = _positive("rate", rate)
+    t0 = _non_negative("delay", delay)
+    return _apply_floor(a_end + b * math.exp(-r * max(t - t0, 0.0)), floor)
+
+
+def alpha_exponential(
+    step: float,
+    alpha_start: float,
+    alpha_end: float,
+    tau: float,
+    *,
+    floor: float = 0.0,
+) -> float:
+    """App. H.5 Eq. (20): ``alpha_end + (alpha_start - alpha_end) * exp(-step / tau)``.
+
+    ``alpha_start, alpha_end > 0`` (either order: an increasing schedule is allowed),
+    ``tau > 0`` the decay time in the units of ``step`` (the paper's per-step factor
+    ``0.9995`` is ``tau = -1 / log(0.9995) ~ 2000``), ``floor >= 0``.
+    """
+    t = _non_negative("step", step)
+    a0 = _positive("alpha_start", alpha_start)
+    a1 = _positive("alpha_end", alpha_end)
+    tt = _positive("tau", tau)
+    return _apply_floor(a1 + (a0 - a1) * math.exp(-t / tt), floor)
+
+
+def alpha_constant(step: float, alpha: float, *, floor: float = 0.0) -> float:
+    """A fixed temperature (the "instant" schedule of Table 8); ``step`` is only validated."""
+    _non_negative("step", step)
+    return _apply_floor(_positive("alpha", alpha), floor)

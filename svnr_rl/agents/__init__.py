@@ -1,0 +1,28 @@
+"""Training methods on one shared backbone/critic/replay/loop; see :mod:`svnr_rl.agents.base`."""
+
+from __future__ import annotations
+
+import torch
+
+from svnr_rl.agents.base import Agent
+from svnr_rl.agents.maddpg import MADDPGAgent
+from svnr_rl.agents.svnr import SVNRAgent
+from svnr_rl.config import AlgoConfig
+from svnr_rl.envs.base import TaskSpec
+
+__all__ = ["AGENTS", "Agent", "MADDPGAgent", "SVNRAgent", "make_agent"]
+
+#: method name -> agent class; a baseline registers itself here (and in config.METHODS)
+AGENTS: dict[str, type[Agent]] = {"svnr": SVNRAgent, "maddpg": MADDPGAgent}
+
+
+def make_agent(
+    spec: TaskSpec, cfg: AlgoConfig, *, device: torch.device, dtype: torch.dtype, seed: int
+) -> Agent:
+    """Build the agent of ``cfg.method`` with parameters initialised from ``seed``."""
+    if cfg.method not in AGENTS:
+        raise ValueError(f"algo.method: unknown method {cfg.method!r}; known: {', '.join(AGENTS)}")
+    torch.manual_seed(seed)
+    agent = AGENTS[cfg.method](spec, cfg, device=device, dtype=dtype)
+    agent.seed(seed)
+    return agent

@@ -1,0 +1,504 @@
+"""Typed, validated experiment configuration and the paper's presets.
+
+A run is described by one frozen :class:`Config` tree with four sections::
+
+    env     -- which task, how many environments are stepped together
+    algo    -- the method (SVNR or the MADDPG-style reference), its networks and update sizes
+    alpha   -- the temperature schedule (App. F.2 or Eq. 20, :mod:`svnr_core.schedules`)
+    train   -- seed, length, evaluation/checkpoint cadence, device, dtype, output folder
+
+Sources, applied in this order: the task preset (:func:`preset`), a config file (JSON, or TOML
+parsed with :mod:`tomllib`; never executed), then ``section.field=value`` overrides.  Unknown
+sections or keys, values of the wrong type and invalid values raise :class:`ConfigError`
+(a ``ValueError``) whose message names the entry, e.g. ``algo.policy_lr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = [
+    "METHODS",
+    "TASKS",
+    "TOPOLOGIES",
+    "AlgoConfig",
+    "AlphaConfig",
+    "Config",
+    "ConfigError",
+    "EnvConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config_file",
+    "parse_topology",
+    "preset",
+]
+
+#: Tasks of the paper served by :func:`svnr_rl.envs.registry.make_batched`.
+TASKS: tuple[str, ...] = (
+    "max-of-three",
+    "two-modalities",
+    "particle-gather",
+    "mamujoco-halfcheetah-2x3",
+    "mamujoco-halfcheetah-1p1",
+    "mamujoco-ant-2x4",
+    "mamujoco-walker2d-2x3",
+)
+#: Training methods; baselines register further names in :mod:`svnr_rl.agents`.
+METHODS: tuple[str, ...] = ("svnr", "maddpg")
+#: Named negotiation topologies (App. H.3); an explicit ``"1:;2:1;3:1,2"`` list is also accepted.
+TOPOLOGIES: tuple[str, ...] = ("nested", "full", "empty", "random-peers")
+SCHEDULES: tuple[str, ...] = ("paper-f2", "exponential", "constant")
+DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
+DTYPES: tuple[str, ...] = ("float32", "float64")
+VALUE_PROPOSALS: tuple[str, ...] = ("uniform", "policy")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration entry; the message names it (``section.field``)."""
+
+
+def _fail(name: str, msg: str) -> typing.NoReturn:
+    raise ConfigError(f"{name}: {msg}")
+
+
+def _pos_int(sec: str, obj: object, *names: str) -> None:
+    for n in names:
+        v = getattr(obj, n)
+        if v < 1:
+            _fail(f"{sec}.{n}", f"must be an integer >= 1; got {v!r}")
+
+
+def _nonneg_int(sec: str, obj: object, *names: str) -> None:
+    for n in names:
+        v = getattr(obj, n)
+        if v < 0:
+            _fail(f"{sec}.{n}", f"must be an integer >= 0; got {v!r}")
+
+
+def _pos_float(sec: str, obj: object, *names: str) -> None:
+    for n in names:
+        v = getattr(obj, n)
+        if not (math.isfinite(v) and v > 0.0):
+            _fail(f"{sec}.{n}", f"must be a finite number > 0; got {v!r}")
+
+
+def _nonneg_float(sec: str, obj: object, *names: str) -> None:
+    for n in names:
+        v = getattr(obj, n)
+        if not (math.isfinite(v) and v >= 0.0):
+            _fail(f"{sec}.{n}", f"must be a finite number >= 0; got {v!r}")
+
+
+def _choice(sec: str, obj: object, name: str, choices: Sequence[str]) -> None:
+    v = getattr(obj, name)
+    if v not in choices:
+        _fail(f"{sec}.{name}", f"must be one of {', '.join(choices)}; got {v!r}")
+
+
+def parse_topology(spec: str, n_agents: int) -> list[list[int]] | None:
+    """Negotiation sets ``C_i`` (0-based, without ``i``) of a topology, or ``None`` if dynamic.
+
+    * ``nested`` -- the paper's ``C_i = {1..i}`` (App. F.2): agent ``i`` conditions on the noise
+      of every agent before it, so ``S_i = {i} + C_i = {1..i}``;
+    * ``full`` -- SVNR-F, ``C_i = -i`` (App. H.3.1);
+    * ``empty`` -- SVNR-M, ``C_i = {}`` (App. H.3.1);
+    * ``random-peers`` -- peers resampled every step (App. H.3.2): returns ``None``;
+    * an explicit list ``"1:;2:1;3:1,2"`` -- 1-based, one ``agent:peers`` entry per agent
+      (any directed graph, a DAG included).
+
+    Raises :class:`ConfigError` (naming ``algo.topology``) for an unknown name, a malformed
+    list, an index out of range, a repeated agent or an agent conditioning on itself.
+    """
+    name = "algo.topology"
+    if spec == "nested":
+        return [list(range(i)) for i in range(n_agents)]
+    if spec == "full":
+        return [[j for j in range(n_agents) if j != i] for i in range(n_agents)]
+    if spec == "empty":
+        return [[] for _ in range(n_agents)]
+    if spec == "random-peers":
+        return None
+    if not re.fullmatch(r"\s*\d+\s*:[\d,\s]*(;\s*\d+\s*:[\d,\s]*)*;?\s*", spec):
+        _fail(
+            name,
+            f"must be one of {', '.join(TOPOLOGIES)} or an explicit list like "
+            f"'1:;2:1;3:1,2'; got {spec!r}",
+        )
+    sets: dict[int, list[int]] = {}
+    for entry in filter(None, (e.strip() for e in spec.split(";"))):
+        head, _, tail = entry.partition(":")
+        i = int(head)
+        peers = [int(p) for p in tail.split(",") if p.strip()]
+        for k in [i, *peers]:
+            if not 1 <= k <= n_agents:
+                _fail(name, f"agent index {k} is out of range 1..{n_agents}")
+        if i in sets:
+            _fail(name, f"agent {i} is listed twice")
+        if i in peers:
+            _fail(name, f"agent {i} cannot condition on itself")
+        sets[i] = sorted({p - 1 for p in peers})
+    missing = [i for i in range(1, n_agents + 1) if i not in sets]
+    if missing:
+        _fail(name, f"no entry for agent(s) {missing}")
+    return [sets[i + 1] for i in range(n_agents)]
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Task selection. ``s2`` is the *Max of Three* basin width (paper: 3.0, 2.0, 1.5)."""
+
+    task: str = "max-of-three"
+    s2: float = 1.5
+    num_envs: int = 8
+    eval_num_envs: int = 16
+
+    def __post_init__(self) -> None:
+        _choice("env", self, "task", TASKS)
+        _pos_float("env", self, "s2")
+        _pos_int("env", self, "num_envs", "eval_num_envs")
+
+    def make_params(self) -> dict[str, Any]:
+        """Keyword parameters for ``make_batched`` of this task."""
+        return {"s2": self.s2} if self.task == "max-of-three" else {}
+
+
+@dataclass(frozen=True)
+class AlgoConfig:
+    """Method, networks and update sizes (Sec. 5, App. F.2, H.5.2).
+
+    ``num_particles`` is ``M`` of Eq. 9 (paper range 16..64), ``value_samples`` the number of
+    importance samples of the Eq. 11 soft value, ``policy_batch_size`` the number of replay
+    states whose ``M`` particles enter one Stein update, ``noise_dim`` the per-agent noise size
+    (0: the agent's action size).  ``value_proposal``: ``uniform`` importance-samples the soft
+    value from the uniform law on ``[-1, 1]^d`` (soft Q-learning); ``policy`` uses the samplers'
+    joint actions with ``log q = 0`` (Eq. 11 read literally, ``E_{u'~p}``).
+    """
+
+    method: str = "svnr"
+    topology: str = "nested"
+    peers: int = 1
+    num_particles: int = 32
+    value_samples: int = 32
+    value_proposal: str = "uniform"
+    policy_batch_size: int = 32
+    noise_dim: int = 0
+    hidden: tuple[int, ...] = (64, 64)
+    critic_hidden: tuple[int, ...] = (128, 128)
+    policy_lr: float = 1e-3
+    critic_lr: float = 1e-3
+    batch_size: int = 128
+    buffer_size: int = 1_000_000
+    gamma: float = 0.99
+    polyak: float = 0.005
+    twin_critic: bool = False
+    reward_scale: float = 1.0
+    updates_per_step: int = 1
+    learning_starts: int = 256
+    grad_clip: float = 0.0
+
+    def __post_init__(self) -> None:
+        _choice("algo", self, "method", METHODS)
+        if self.topology not in TOPOLOGIES:
+            parse_topology(self.topology, _max_agents_in_spec(self.topology))
+        _choice("algo", self, "value_proposal", VALUE_PROPOSALS)
+        _pos_int("algo", self, "peers", "value_samples", "policy_batch_size", "batch_size")
+        _pos_int("algo", self, "buffer_size", "updates_per_step")
+        _nonneg_int("algo", self, "noise_dim", "learning_starts")
+        if self.num_particles < 2:
+            _fail("algo.num_particles", f"must be >= 2 (a kernel needs pairs); got {self.num_particles}")
+        for name in ("hidden", "critic_hidden"):
+            sizes = getattr(self, name)
+            if len(sizes) == 0 or any(h < 1 for h in sizes):
+                _fail(f"algo.{name}", f"must be a non-empty list of sizes >= 1; got {sizes!r}")
+        _pos_float("algo", self, "policy_lr", "critic_lr", "reward_scale")
+        _nonneg_float("algo", self, "grad_clip")
+        if not (0.0 <= self.gamma < 1.0):
+            _fail("algo.gamma", f"must be in [0, 1); got {self.gamma!r}")
+        if not (0.0 < self.polyak <= 1.0):
+            _fail("algo.polyak", f"must be in (0, 1]; got {self.polyak!r}")
+        if self.buffer_size < self.batch_size:
+            _fail("algo.buffer_size", f"must be >= algo.batch_size = {self.batch_size}")
+
+
+def _max_agents_in_spec(spec: str) -> int:
+    nums = [int(x) for x in re.findall(r"\d+", spec)]
+    return max(nums, default=1)
+
+
+@dataclass(frozen=True)
+class AlphaConfig:
+    """Temperature schedule (:mod:`svnr_core.schedules`); the clock is the update counter.
+
+    The default is App. F.2's form with the paper's bonus 500 and delay 10, but a rate of 0.008
+    per *update* instead of 0.1 per step: the exploration phase then lasts ~1000 updates, long
+    enough for the critic to see the narrow global optimum of Max of Three (with rate 0.1 the
+    temperature reaches its floor after ~100 updates and the samplers settle on the local
+    optimum).
+
+    ``paper-f2``: ``alpha_end + bonus * exp(-rate * max(t - delay, 0))`` (App. F.2);
+    ``exponential``: Eq. 20 with ``alpha_start``, ``alpha_end``, ``tau``;
+    ``constant``: ``alpha_end`` throughout.  ``floor`` bounds every schedule from below.
+    """
+
+    schedule: str = "paper-f2"
+    alpha_start: float = 1.0
+    alpha_end: float = 0.05
+    tau: float = 2000.0
+    bonus: float = 500.0
+    rate: float = 0.008
+    delay: float = 10.0
+    floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        _choice("alpha", self, "schedule", SCHEDULES)
+        _pos_float("alpha", self, "alpha_start", "alpha_end", "tau", "rate")
+        _nonneg_float("alpha", self, "bonus", "delay", "floor")
+
+    def value(self, step: int) -> float:
+        """``alpha`` after ``step`` updates."""
+        from svnr_core import schedules
+
+        if self.schedule == "paper-f2":
+            return schedules.alpha_paper_f2(
+                step, self.alpha_end, bonus=self.bonus, rate=self.rate, delay=self.delay,
+                floor=self.floor,
+            )  # fmt: skip
+        if self.schedule == "exponential":
+            return schedules.alpha_exponential(
+                step, self.alpha_start, self.alpha_end, self.tau, floor=self.floor
+            )
+        return schedules.alpha_constant(step, self.alpha_end, floor=self.floor)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Seed, length (environment steps = transitions), cadence, device and output.
+
+    Every ``eval_interval`` environment steps the run is evaluated (decentralized execution,
+    ``eval_episodes`` episodes) and checkpointed; episodes in progress at that boundary are
+    cut (bootstrapped, not terminal) and all environments are reset from the seed, so that a
+    resumed run is identical to an uninterrupted one.
+    """
+
+    seed: int = 0
+    total_env_steps: int = 16_000
+    eval_interval: int = 2_000
+    eval_episodes: int = 64
+    device: str = "cpu"
+    dtype: str = "float32"
+    threads: int = 1
+    out_dir: str = "runs"
+    run_name: str = ""
+    progress: bool = True
+    tensorboard: bool = True
+    record_every: int = 3
+    record_limit: int = 1000
+
+    def __post_init__(self) -> None:
+        _nonneg_int("train", self, "seed")
+        _pos_int("train", self, "total_env_steps", "eval_interval", "eval_episodes", "threads")
+        _pos_int("train", self, "record_every")
+        _nonneg_int("train", self, "record_limit")
+        _choice("train", self, "device", DEVICES)
+        _choice("train", self, "dtype", DTYPES)
+        if self.run_name and not re.fullmatch(r"[A-Za-z0-9_.\-]+", self.run_name):
+            _fail("train.run_name", f"may contain only letters, digits, '_', '.', '-'; got {self.run_name!r}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole experiment configuration (see the module docstring)."""
+
+    env: EnvConfig = field(default_factory=EnvConfig)
+    algo: AlgoConfig = field(default_factory=AlgoConfig)
+    alpha: AlphaConfig = field(default_factory=AlphaConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "env": EnvConfig,
+    "algo": AlgoConfig,
+    "alpha": AlphaConfig,
+    "train": TrainConfig,
+}
+
+T = TypeVar("T")
+
+
+def _field_types(cls: type[Any]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _coerce(name: str, tp: Any, value: object) -> object:
+    """Check/convert a value (from JSON/TOML or a parsed override) to the field type."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for arg in typing.get_args(tp):
+            try:
+                return _coerce(name, arg, value)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        _fail(name, f"value {value!r} matches none of the allowed types")
+    if tp is type(None):
+        if value is None:
+            return None
+        _fail(name, f"expected null; got {value!r}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        _fail(name, f"expected true or false; got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+            return int(value)
+        _fail(name, f"expected an integer; got {value!r}")
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        _fail(name, f"expected a number; got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        _fail(name, f"expected a string; got {value!r}")
+    if origin is tuple:
+        if isinstance(value, list | tuple):
+            (elem,) = {a for a in typing.get_args(tp) if a is not Ellipsis}
+            return tuple(_coerce(f"{name}[{k}]", elem, v) for k, v in enumerate(value))
+        _fail(name, f"expected a list; got {value!r}")
+    raise TypeError(f"unsupported config field type {tp!r} for {name}")  # pragma: no cover
+
+
+def _build_section(sec: str, cls: type[T], base: T, values: Mapping[str, object]) -> T:
+    if not isinstance(values, Mapping):
+        _fail(sec, f"expected a table of settings; got {values!r}")
+    ftypes = _field_types(cls)
+    unknown = sorted(set(values) - set(ftypes))
+    if unknown:
+        _fail(f"{sec}.{unknown[0]}", f"unknown key (known: {', '.join(ftypes)})")
+    changes = {k: _coerce(f"{sec}.{k}", ftypes[k], v) for k, v in values.items()}
+    return dataclasses.replace(base, **changes)  # type: ignore[type-var]
+
+
+def config_from_dict(data: Mapping[str, object], base: Config | None = None) -> Config:
+    """A :class:`Config` from nested ``{section: {key: value}}`` data on top of ``base``.
+
+    Unknown sections/keys and values of the wrong type raise :class:`ConfigError`.
+    """
+    cfg = base if base is not None else Config()
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config: expected a table of sections; got {type(data).__name__}")
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown config section (known: {', '.join(_SECTIONS)})")
+    parts = {
+        sec: _build_section(sec, cls, getattr(cfg, sec), data[sec])  # type: ignore[arg-type]
+        for sec, cls in _SECTIONS.items()
+        if sec in data
+    }
+    return dataclasses.replace(cfg, **parts)
+
+
+def config_to_dict(cfg: Config) -> dict[str, dict[str, Any]]:
+    """Plain JSON-serialisable nested dict (tuples become lists)."""
+    out: dict[str, dict[str, Any]] = {}
+    for sec in _SECTIONS:
+        d = dataclasses.asdict(getattr(cfg, sec))
+        out[sec] = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+    return out
+
+
+def load_config_file(path: str | Path, base: Config | None = None) -> Config:
+    """Read a JSON (``.json``) or TOML (``.toml``) config file on top of ``base``.
+
+    Files are parsed as data only (``json``/``tomllib``).  A missing or unparsable file raises
+    :class:`ConfigError` naming it.
+    """
+    p = Path(path)
+    if p.suffix not in (".json", ".toml"):
+        raise ConfigError(f"config file {str(p)!r}: must end in .json or .toml")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config file {str(p)!r}: cannot be read ({exc.strerror})") from None
+    try:
+        data = json.loads(raw) if p.suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {str(p)!r}: not valid {p.suffix[1:].upper()}: {exc}") from None
+    return config_from_dict(data, base)
+
+
+def _parse_value(text: str) -> object:
+    """An override's right-hand side: JSON if it parses (numbers, true/false, lists, quoted
+    strings), a comma-separated list of numbers, else the raw string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    if re.fullmatch(r"\s*-?\d+(\s*,\s*-?\d+)+\s*", text):
+        return [int(x) for x in text.split(",")]
+    return text
+
+
+def apply_overrides(cfg: Config, overrides: Sequence[str]) -> Config:
+    """Apply ``section.field=value`` overrides (e.g. ``algo.num_particles=16``,
+    ``algo.hidden=64,64``, ``train.device=cuda``)."""
+    data: dict[str, dict[str, object]] = {}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2 or not all(parts):
+            raise ConfigError(f"override {item!r}: expected section.field=value")
+        sec, name = parts
+        data.setdefault(sec, {})[name] = _parse_value(text.strip())
+    return config_from_dict(data, cfg)
+
+
+def preset(task: str, *, s2: float | None = None) -> Config:
+    """The configuration used for ``task`` (the defaults are tuned for Max of Three).
+
+    Differential games are single-step: ``gamma`` is irrelevant and the critic regresses the
+    reward.  Particle Gather and MaMuJoCo use longer runs, more environments and bigger nets.
+    """
+    if task not in TASKS:
+        raise ConfigError(f"env.task: must be one of {', '.join(TASKS)}; got {task!r}")
+    env = EnvConfig(task=task, s2=1.5 if s2 is None else s2)
+    if task in ("max-of-three", "two-modalities"):
+        return Config(env=env)
+    if task == "particle-gather":
+        return Config(
+            env=dataclasses.replace(env, num_envs=8),
+            algo=AlgoConfig(hidden=(128, 128), critic_hidden=(256, 256), batch_size=256),
+            alpha=AlphaConfig(schedule="exponential", alpha_start=1.0, alpha_end=0.01, tau=20_000),
+            train=TrainConfig(total_env_steps=125_000, eval_interval=5_000, eval_episodes=32),
+        )
+    return Config(
+        env=dataclasses.replace(env, num_envs=4, eval_num_envs=4),
+        algo=AlgoConfig(
+            hidden=(256, 256),
+            critic_hidden=(256, 256),
+            batch_size=256,
+            num_particles=16,
+            value_samples=16,
+            policy_batch_size=64,
+            policy_lr=3e-4,
+            critic_lr=3e-4,
+            learning_starts=5_000,
+        ),
+        alpha=AlphaConfig(schedule="exponential", alpha_start=1.0, alpha_end=0.05, tau=50_000),
+        train=TrainConfig(total_env_steps=1_000_000, eval_interval=20_000, eval_episodes=4),
+    )

@@ -1,0 +1,113 @@
+"""Task names -> environments: :func:`make_batched` and :func:`make_parallel`.
+
+* ``two-modalities`` -- differential game, paper Sec. 6 (1.1); parameter ``n_agents`` (3);
+* ``max-of-three`` -- differential game, paper Sec. 6 (1.2); ``s2`` (1.5), ``n_agents`` (3);
+* ``differential`` -- any :class:`DifferentialGame`; every field of it is a parameter;
+* ``particle-gather`` -- 2 particles x 2 axis-agents on mpe2 physics; ``arrival_radius`` (0.1),
+  ``episode_limit`` (25);
+* ``mamujoco-halfcheetah-2x3``, ``mamujoco-halfcheetah-1p1`` (CoupledHalfCheetah 1p1),
+  ``mamujoco-ant-2x4``, ``mamujoco-walker2d-2x3`` -- MaMuJoCo adapters; no parameters.
+
+An unknown task or parameter, or an invalid parameter value, raises ``ValueError`` naming the
+problem and listing the valid choices.  See ``docs/environments.md`` for the sizes of each task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from pettingzoo import ParallelEnv
+
+from svnr_core.differential_games import DifferentialGame, max_of_three, two_modalities
+from svnr_rl.envs.base import BatchedEnv
+from svnr_rl.envs.differential import DifferentialGameEnv
+from svnr_rl.envs.parallel import BatchedParallelEnv
+
+_DIFF_FIELDS = tuple(f.name for f in dataclasses.fields(DifferentialGame))
+
+#: task name -> allowed parameter names
+TASK_PARAMS: dict[str, tuple[str, ...]] = {
+    "two-modalities": ("n_agents",),
+    "max-of-three": ("s2", "n_agents"),
+    "differential": _DIFF_FIELDS,
+    "particle-gather": ("arrival_radius", "episode_limit"),
+    "mamujoco-halfcheetah-2x3": (),
+    "mamujoco-halfcheetah-1p1": (),
+    "mamujoco-ant-2x4": (),
+    "mamujoco-walker2d-2x3": (),
+}
+
+#: the tasks of the paper (``differential`` is the general family behind the two presets)
+TASKS: tuple[str, ...] = tuple(TASK_PARAMS)
+
+#: MaMuJoCo task name -> (scenario, agent_conf) of ``gymnasium_robotics.mamujoco_v1``
+MAMUJOCO_TASKS: dict[str, tuple[str, str]] = {
+    "mamujoco-halfcheetah-2x3": ("HalfCheetah", "2x3"),
+    "mamujoco-halfcheetah-1p1": ("CoupledHalfCheetah", "1p1"),
+    "mamujoco-ant-2x4": ("Ant", "2x4"),
+    "mamujoco-walker2d-2x3": ("Walker2d", "2x3"),
+}
+
+
+def _check_task(task: str, params: dict[str, Any]) -> None:
+    if task not in TASK_PARAMS:
+        raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
+    allowed = TASK_PARAMS[task]
+    bad = sorted(set(params) - set(allowed))
+    if bad:
+        raise ValueError(
+            f"task {task!r} does not take parameter(s) {bad}; valid parameters: "
+            f"{', '.join(allowed) if allowed else '(none)'}"
+        )
+
+
+def make_game(task: str, **params: Any) -> DifferentialGame:
+    """The :class:`DifferentialGame` of a differential-game task."""
+    _check_task(task, params)
+    if task == "two-modalities":
+        return two_modalities(**params)
+    if task == "max-of-three":
+        return max_of_three(**params)
+    if task == "differential":
+        return DifferentialGame(**params)
+    raise ValueError(
+        f"task {task!r} is not a differential game; valid: two-modalities, max-of-three, "
+        "differential"
+    )
+
+
+def make_batched(task: str, num_envs: int, **params: Any) -> BatchedEnv:
+    """``num_envs`` environments of ``task`` stepped together (the training interface)."""
+    _check_task(task, params)
+    if task in ("two-modalities", "max-of-three", "differential"):
+        return DifferentialGameEnv(make_game(task, **params), num_envs, name=task)
+    if task == "particle-gather":
+        from svnr_rl.envs.particle_gather import BatchedParticleGather
+
+        return BatchedParticleGather(num_envs, **params)
+    from svnr_rl.envs.mamujoco import BatchedMaMuJoCo
+
+    scenario, conf = MAMUJOCO_TASKS[task]
+    return BatchedMaMuJoCo(scenario, conf, num_envs, name=task)
+
+
+def make_parallel(task: str, **params: Any) -> ParallelEnv:
+    """The PettingZoo ``ParallelEnv`` form of ``task``.
+
+    Particle Gather: the reference form on mpe2's world; every other task: the
+    :class:`BatchedParallelEnv` facade over its batched form (native action units).
+    """
+    _check_task(task, params)
+    if task == "particle-gather":
+        from svnr_rl.envs.particle_gather import ParticleGatherParallelEnv
+
+        return ParticleGatherParallelEnv(**params)
+    env = make_batched(task, 1, **params)
+    names: list[str] | None = None
+    if task in MAMUJOCO_TASKS:
+        from svnr_rl.envs.mamujoco import BatchedMaMuJoCo
+
+        assert isinstance(env, BatchedMaMuJoCo)
+        names = list(env.agent_names)
+    return BatchedParallelEnv(env, names)

@@ -1,0 +1,521 @@
+"""The training loop (Algorithm 1) with run folders, evaluation and exact resume.
+
+One loop serves every method.  Per vector step ``t``: the agents act with the common noise
+``xi_t`` (App. J), the batched environments step, the transitions enter the replay buffer, and
+``updates_per_step`` updates run (critic on Eq. 11, policy by the method, targets, alpha from
+the schedule, whose clock is the update counter).
+
+Training is cut into **segments** of ``train.eval_interval`` environment steps.  Every segment
+starts by resetting all environments from ``(seed, segment)`` and ends with an evaluation by
+decentralized execution, a metrics row and a checkpoint (``latest.pt``, and ``best.pt`` when the
+test return improved).  Episodes still running at a segment's end are cut: their transitions
+stay in the buffer as ordinary (bootstrapped) ones.  Because a segment depends only on the
+checkpointed state, a run interrupted anywhere (SIGINT, kill) and resumed from its last
+checkpoint ends with exactly the parameters and metrics of an uninterrupted run.
+
+Run folder::
+
+    config.json        the resolved configuration
+    status.json        running | interrupted | failed | completed (+ details)
+    metrics.csv        one row per segment (deterministic columns only)
+    tb/                TensorBoard events
+    checkpoints/       latest.pt, best.pt (atomic writes)
+    plots/             learning_curve.png; differential games: joint_actions.png (Fig. 5),
+                       converged_samples.png (Fig. 3)
+    summary.json       final test return, gap to optimum, steps to reach the target, timing
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from svnr_rl.agents import Agent, make_agent
+from svnr_rl.checkpoint import (
+    CheckpointError,
+    capture_global_rng,
+    load_checkpoint,
+    restore_global_rng,
+    save_checkpoint,
+)
+from svnr_rl.config import Config, ConfigError, config_from_dict, config_to_dict, parse_topology
+from svnr_rl.envs.base import BatchedEnv
+from svnr_rl.evaluate import EvalResult, decentralize, evaluate_agents
+from svnr_rl.noise import CommonNoise, derive_seed
+from svnr_rl.replay import ReplayBuffer
+
+__all__ = [
+    "DIFFERENTIAL_TASKS",
+    "METRIC_COLUMNS",
+    "TrainResult",
+    "Trainer",
+    "resolve_device",
+    "resume",
+    "train",
+]
+
+DIFFERENTIAL_TASKS = ("max-of-three", "two-modalities")
+METRIC_COLUMNS = (
+    "segment",
+    "env_steps",
+    "updates",
+    "episodes",
+    "alpha",
+    "train_return",
+    "eval_return_mean",
+    "eval_return_std",
+    "critic_loss",
+    "policy_loss",
+)
+# stream keys of derive_seed(seed, key, ...)
+_NOISE, _REPLAY, _ENV, _EVAL_ENV, _EVAL_NOISE, _AGENT = 1, 2, 3, 4, 5, 6
+#: target test return for "steps needed" (the issue's bar for the differential games)
+TARGET_RETURN = {"max-of-three": 9.5, "two-modalities": 9.5, "particle-gather": 4.5}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of a finished run."""
+
+    run_dir: Path
+    final: EvalResult
+    env_steps: int
+    updates: int
+    steps_to_target: int | None
+    wall_time_s: float
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu`` | ``cuda`` | ``auto`` -> a device; ``cuda`` without a GPU is a ConfigError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device: 'cuda' requested but no CUDA device is available")
+    return torch.device(name)
+
+
+def _dtype(name: str) -> torch.dtype:
+    return torch.float64 if name == "float64" else torch.float32
+
+
+def make_env(cfg: Config, num_envs: int) -> BatchedEnv:
+    """The batched environment of ``cfg.env`` (bad parameters become a ConfigError)."""
+    from svnr_rl.envs.registry import make_batched
+
+    try:
+        return make_batched(cfg.env.task, num_envs, **cfg.env.make_params())
+    except ValueError as exc:
+        raise ConfigError(f"env: {exc}") from None
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x))
+
+
+class Trainer:
+    """Holds every piece of training state; :meth:`run` trains, :meth:`state` checkpoints it."""
+
+    def __init__(self, cfg: Config, run_dir: Path) -> None:
+        self.cfg = cfg
+        self.run_dir = run_dir
+        self.device = resolve_device(cfg.train.device)
+        self.dtype = _dtype(cfg.train.dtype)
+        torch.set_num_threads(cfg.train.threads)
+        seed = cfg.train.seed
+        self.env = make_env(cfg, cfg.env.num_envs)
+        self.eval_env = make_env(cfg, cfg.env.eval_num_envs)
+        spec = self.env.spec
+        self.spec = spec
+        if cfg.algo.topology not in ("nested", "full", "empty", "random-peers"):
+            parse_topology(cfg.algo.topology, spec.n_agents)
+        if cfg.algo.topology == "random-peers" and not 1 <= cfg.algo.peers <= spec.n_agents - 1:
+            raise ConfigError(
+                f"algo.peers: must be in [1, {spec.n_agents - 1}] for {spec.n_agents} agents; "
+                f"got {cfg.algo.peers}"
+            )
+        self.agent: Agent = make_agent(
+            spec, cfg.algo, device=self.device, dtype=self.dtype, seed=derive_seed(seed, _AGENT)
+        )
+        self.replay = ReplayBuffer(
+            cfg.algo.buffer_size, spec.n_agents, spec.obs_dim, spec.state_dim, spec.action_dim,
+            device=self.device, dtype=self.dtype,
+        )  # fmt: skip
+        self.replay_gen = torch.Generator().manual_seed(derive_seed(seed, _REPLAY))
+        peers = cfg.algo.peers if self.agent.dynamic_topology else None
+        self.noise = CommonNoise(derive_seed(seed, _NOISE), spec.n_agents, self.agent.noise_dim, peers)
+        self.steps_per_segment = math.ceil(cfg.train.eval_interval / cfg.env.num_envs)
+        self.total_segments = math.ceil(
+            cfg.train.total_env_steps / (self.steps_per_segment * cfg.env.num_envs)
+        )
+        self.segment = 0
+        self.vec_steps = 0
+        self.env_steps = 0
+        self.updates = 0
+        self.episodes = 0
+        self.best_eval = -math.inf
+        self.metrics: list[dict[str, float]] = []
+        self.record: list[list[float]] = []  # [env_steps, a_1..a_N (native), reward]
+        self.wall_time = 0.0
+
+    # ------------------------------------------------------------------ state
+
+    def state(self) -> dict[str, Any]:
+        """Everything a resume needs (see :mod:`svnr_rl.checkpoint`)."""
+        return {
+            "config": config_to_dict(self.cfg),
+            "counters": {
+                "segment": self.segment,
+                "vec_steps": self.vec_steps,
+                "env_steps": self.env_steps,
+                "updates": self.updates,
+                "episodes": self.episodes,
+            },
+            "best_eval": self.best_eval,
+            "wall_time": self.wall_time,
+            "agent": self.agent.state_dict(),
+            "replay": self.replay.state_dict(),
+            "replay_gen": self.replay_gen.get_state(),
+            "rng": capture_global_rng(),
+            "metrics": self.metrics,
+            "record": torch.tensor(self.record, dtype=torch.float64),
+        }
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        """Restore :meth:`state`; a malformed payload raises :class:`CheckpointError`."""
+        try:
+            c = data["counters"]
+            self.segment, self.vec_steps = int(c["segment"]), int(c["vec_steps"])
+            self.env_steps, self.updates = int(c["env_steps"]), int(c["updates"])
+            self.episodes = int(c["episodes"])
+            self.best_eval = float(data["best_eval"])
+            self.wall_time = float(data["wall_time"])
+            self.agent.load_state_dict(data["agent"])
+            self.replay.load_state_dict(data["replay"])
+            self.replay_gen.set_state(data["replay_gen"])
+            restore_global_rng(data["rng"])
+            self.metrics = [dict(r) for r in data["metrics"]]
+            self.record = data["record"].tolist()
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(f"checkpoint contents do not match this run ({exc})") from None
+
+    # ------------------------------------------------------------------ files
+
+    def _write_status(self, state: str, **extra: Any) -> None:
+        info = {"state": state, "env_steps": self.env_steps, "segment": self.segment, **extra}
+        tmp = self.run_dir / ".status.json.tmp"
+        tmp.write_text(json.dumps(info, indent=2) + "\n")
+        os.replace(tmp, self.run_dir / "status.json")
+
+    def _write_metrics(self) -> None:
+        tmp = self.run_dir / ".metrics.csv.tmp"
+        with tmp.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(METRIC_COLUMNS)
+            for row in self.metrics:
+                w.writerow([_fmt(row[k]) if k not in ("segment", "env_steps", "updates", "episodes")
+                            else int(row[k]) for k in METRIC_COLUMNS])  # fmt: skip
+        os.replace(tmp, self.run_dir / "metrics.csv")
+
+    # ------------------------------------------------------------------ the loop
+
+    def _act(self, obs: torch.Tensor, t: int) -> torch.Tensor:
+        n = self.spec.n_agents
+        xi = torch.as_tensor(self.noise.joint(t, obs.shape[0]), dtype=self.dtype, device=self.device)
+        if self.agent.dynamic_topology:
+            mask = torch.as_tensor(self.noise.peer_mask(t), dtype=self.dtype, device=self.device)
+        else:
+            mask = self.agent.static_mask
+        del n
+        with torch.no_grad():
+            return self.agent.act(obs, xi, mask, explore=True)
+
+    def evaluate(self, segment: int) -> EvalResult:
+        """Decentralized test episodes with seeds derived from ``(seed, segment)``."""
+        seed = self.cfg.train.seed
+        agents = decentralize(self.agent, derive_seed(seed, _EVAL_NOISE, segment))
+        return evaluate_agents(
+            agents, self.eval_env, self.cfg.train.eval_episodes, derive_seed(seed, _EVAL_ENV, segment)
+        )
+
+    def run(
+        self,
+        *,
+        on_step: Callable[[Trainer], None] | None = None,
+        writer: Any = None,
+    ) -> None:
+        """Train from the current state to ``total_env_steps`` (segments, see module doc)."""
+        cfg = self.cfg
+        b = cfg.env.num_envs
+        dev, dt = self.device, self.dtype
+        learn_after = max(cfg.algo.learning_starts, cfg.algo.batch_size)
+        record = self.spec.name in DIFFERENTIAL_TASKS or cfg.env.task in DIFFERENTIAL_TASKS
+        bar = tqdm(
+            total=self.total_segments * self.steps_per_segment * b, initial=self.env_steps,
+            unit="step", unit_scale=True, disable=not cfg.train.progress, dynamic_ncols=True,
+            desc=f"{cfg.env.task}/{cfg.algo.method}",
+        )  # fmt: skip
+        last_eval = self.metrics[-1]["eval_return_mean"] if self.metrics else math.nan
+        try:
+            while self.segment < self.total_segments:
+                t0 = time.perf_counter()
+                seg = self.segment
+                step = self.env.reset(derive_seed(cfg.train.seed, _ENV, seg))
+                returns: list[float] = []
+                closs: list[float] = []
+                ploss: list[float] = []
+                alpha = cfg.alpha.value(self.updates)
+                for _ in range(self.steps_per_segment):
+                    obs = torch.as_tensor(step.obs, dtype=dt, device=dev)
+                    state = torch.as_tensor(step.state, dtype=dt, device=dev)
+                    actions = self._act(obs, self.vec_steps)
+                    nxt = self.env.step(actions.double().cpu().numpy())
+                    self.replay.add(
+                        obs=obs, state=state, action=actions,
+                        reward=torch.as_tensor(nxt.reward), next_obs=torch.as_tensor(nxt.final_obs),
+                        next_state=torch.as_tensor(nxt.final_state),
+                        terminated=torch.as_tensor(nxt.terminated, dtype=torch.float64),
+                    )  # fmt: skip
+                    done = np.logical_or(nxt.terminated, nxt.truncated)
+                    if done.any():
+                        returns.extend(float(r) for r in nxt.episode_return[done])
+                        self.episodes += int(done.sum())
+                    if (
+                        record
+                        and self.vec_steps % cfg.train.record_every == 0
+                        and len(self.record) < cfg.train.record_limit
+                    ):
+                        native = (actions[0, :, 0].double().cpu() * self.spec.action_scale).tolist()
+                        self.record.append([float(self.env_steps), *native, float(nxt.reward[0])])
+                    step = nxt
+                    self.vec_steps += 1
+                    self.env_steps += b
+                    if self.replay.size >= learn_after:
+                        for _ in range(cfg.algo.updates_per_step):
+                            alpha = cfg.alpha.value(self.updates)
+                            batch = self.replay.sample(cfg.algo.batch_size, self.replay_gen)
+                            info = self.agent.update(batch, alpha)
+                            closs.append(info["critic_loss"])
+                            ploss.append(info["policy_loss"])
+                            self.updates += 1
+                    bar.update(b)
+                    if on_step is not None:
+                        on_step(self)
+                ev = self.evaluate(seg)
+                last_eval = ev.mean
+                row = {
+                    "segment": seg,
+                    "env_steps": self.env_steps,
+                    "updates": self.updates,
+                    "episodes": self.episodes,
+                    "alpha": alpha,
+                    "train_return": float(np.mean(returns)) if returns else math.nan,
+                    "eval_return_mean": ev.mean,
+                    "eval_return_std": ev.std,
+                    "critic_loss": float(np.mean(closs)) if closs else math.nan,
+                    "policy_loss": float(np.mean(ploss)) if ploss else math.nan,
+                }
+                self.metrics.append(row)
+                self.segment = seg + 1
+                self.wall_time += time.perf_counter() - t0
+                self._write_metrics()
+                if writer is not None:
+                    for k, v in row.items():
+                        if k not in ("segment", "env_steps"):
+                            writer.add_scalar(k, v, self.env_steps)
+                    writer.flush()
+                ckpt = self.run_dir / "checkpoints"
+                improved = ev.mean > self.best_eval
+                if improved:
+                    self.best_eval = ev.mean
+                payload = self.state()
+                save_checkpoint(ckpt / "latest.pt", payload)
+                if improved:
+                    save_checkpoint(ckpt / "best.pt", payload)
+                bar.set_postfix(test_return=f"{last_eval:.3f}", alpha=f"{alpha:.3g}")
+        finally:
+            bar.close()
+
+    def final_eval(self) -> EvalResult:
+        """The last segment's evaluation as an :class:`EvalResult` (recomputed deterministically)."""
+        return self.evaluate(max(self.segment - 1, 0))
+
+
+def _new_run_dir(cfg: Config) -> Path:
+    root = Path(cfg.train.out_dir)
+    name = cfg.train.run_name or (
+        f"{cfg.env.task}-{cfg.algo.method}-s{cfg.train.seed}-"
+        f"{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+    )
+    path = root / name
+    k = 1
+    while path.exists():
+        path = root / f"{name}-{k}"
+        k += 1
+    return path
+
+
+def _steps_to_target(trainer: Trainer) -> int | None:
+    target = TARGET_RETURN.get(trainer.cfg.env.task)
+    if target is None:
+        return None
+    for row in trainer.metrics:
+        if row["eval_return_mean"] >= target:
+            return int(row["env_steps"])
+    return None
+
+
+def _tb_writer(trainer: Trainer, purge_step: int | None) -> Any:
+    if not trainer.cfg.train.tensorboard:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(trainer.run_dir / "tb"), purge_step=purge_step)
+
+
+def _execute(trainer: Trainer, *, on_step: Callable[[Trainer], None] | None, purge: int | None) -> TrainResult:
+    writer = _tb_writer(trainer, purge)
+    trainer._write_status("running")
+    try:
+        trainer.run(on_step=on_step, writer=writer)
+    except KeyboardInterrupt:
+        hint = f"python -m svnr_rl resume {trainer.run_dir}"
+        trainer._write_status("interrupted", resume=hint)
+        print(f"\ninterrupted at {trainer.env_steps} environment steps; the last checkpoint "
+              f"is kept. Continue with: {hint}", file=sys.stderr)  # fmt: skip
+        raise
+    except BaseException as exc:
+        trainer._write_status("failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if writer is not None:
+            writer.close()
+    final = trainer.final_eval()
+    from svnr_rl.plots import write_plots
+
+    extra = write_plots(trainer)
+    result = TrainResult(
+        run_dir=trainer.run_dir,
+        final=final,
+        env_steps=trainer.env_steps,
+        updates=trainer.updates,
+        steps_to_target=_steps_to_target(trainer),
+        wall_time_s=trainer.wall_time,
+    )
+    summary = {
+        "task": trainer.cfg.env.task,
+        "method": trainer.cfg.algo.method,
+        "seed": trainer.cfg.train.seed,
+        "final_test_return_mean": final.mean,
+        "final_test_return_std": final.std,
+        "eval_episodes": final.episodes,
+        "optimum": final.optimum,
+        "gap_to_optimum": final.gap,
+        "best_test_return": trainer.best_eval,
+        "env_steps": trainer.env_steps,
+        "updates": trainer.updates,
+        "steps_to_target": result.steps_to_target,
+        "target_return": TARGET_RETURN.get(trainer.cfg.env.task),
+        "wall_time_s": trainer.wall_time,
+        "env_steps_per_s": trainer.env_steps / trainer.wall_time if trainer.wall_time > 0 else None,
+        "device": str(trainer.device),
+        **extra,
+    }
+    (trainer.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    trainer._write_status("completed")
+    return result
+
+
+def train(cfg: Config, *, on_step: Callable[[Trainer], None] | None = None) -> TrainResult:
+    """Train a new run of ``cfg``; the run folder is created only once everything is built."""
+    run_dir = _new_run_dir(cfg)
+    trainer = Trainer(cfg, run_dir)  # may raise ConfigError: nothing written yet
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
+    return _execute(trainer, on_step=on_step, purge=None)
+
+
+def load_run_config(run_dir: Path) -> Config:
+    """The resolved config saved in a run folder (ConfigError if missing/invalid)."""
+    p = run_dir / "config.json"
+    if not p.is_file():
+        raise ConfigError(f"{str(run_dir)!r} is not a run folder (no config.json)")
+    try:
+        data = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{str(p)!r} is not valid JSON: {exc}") from None
+    return config_from_dict(data)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    overrides: dict[str, Any] | None = None,
+    on_step: Callable[[Trainer], None] | None = None,
+) -> TrainResult:
+    """Continue an interrupted run from its latest checkpoint (or from scratch if it has none).
+
+    ``overrides`` may change only ``train.total_env_steps``, ``train.progress`` and
+    ``train.device``.
+    """
+    rd = Path(run_dir)
+    if not rd.is_dir():
+        raise ConfigError(f"run folder {str(rd)!r} does not exist")
+    cfg = load_run_config(rd)
+    allowed = {"total_env_steps", "progress", "device"}
+    if overrides:
+        bad = sorted(set(overrides) - allowed)
+        if bad:
+            raise ConfigError(f"train.{bad[0]}: cannot be changed on resume (allowed: {sorted(allowed)})")
+        cfg = config_from_dict({"train": overrides}, cfg)
+    trainer = Trainer(cfg, rd)
+    ckpt = rd / "checkpoints" / "latest.pt"
+    purge: int | None = None
+    if ckpt.exists():
+        data = load_checkpoint(ckpt, map_location=trainer.device)
+        saved = config_from_dict(data["config"])
+        if config_to_dict(saved)["algo"] != config_to_dict(cfg)["algo"]:
+            raise CheckpointError(f"checkpoint {str(ckpt)!r} was written by a different config")
+        trainer.load_state(data)
+        purge = trainer.env_steps
+        trainer._write_metrics()
+    (rd / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
+    return _execute(trainer, on_step=on_step, purge=purge)
+
+
+def evaluate_checkpoint(
+    target: Path,
+    *,
+    which: str = "latest",
+    episodes: int = 100,
+    seed: int = 12345,
+    device: str | None = None,
+) -> tuple[EvalResult, Path]:
+    """Decentralized test episodes of a run folder's ``{which}.pt`` or of a checkpoint file."""
+    ckpt = target / "checkpoints" / f"{which}.pt" if target.is_dir() else target
+    data = load_checkpoint(ckpt)
+    try:
+        cfg = config_from_dict(data["config"])
+    except (KeyError, ConfigError) as exc:
+        raise CheckpointError(f"checkpoint {str(ckpt)!r} holds no valid config ({exc})") from None
+    if device is not None:
+        cfg = config_from_dict({"train": {"device": device}}, cfg)
+    trainer = Trainer(cfg, ckpt.parent)
+    try:
+        trainer.agent.load_state_dict(data["agent"])
+    except (KeyError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {str(ckpt)!r}: networks do not match ({exc})") from None
+    agents = decentralize(trainer.agent, seed)
+    return evaluate_agents(agents, trainer.eval_env, episodes, seed), ckpt
