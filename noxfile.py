@@ -27,7 +27,12 @@ def tests(session: nox.Session) -> None:
     _install(session)
     session.env["SVNR_HYPOTHESIS_PROFILE"] = "ci"
     session.run(
-        "pytest", "-m", "not slow", "-p", "no:cacheprovider", "--benchmark-disable",
+        "pytest",
+        "-m",
+        "not slow",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-disable",
         *session.posargs,
     )
 
@@ -64,7 +69,13 @@ def bench(session: nox.Session) -> None:
     """
     _install(session)
     session.run(
-        "pytest", "benchmarks", "-p", "no:randomly", "--benchmark-only",
-        "--benchmark-autosave", "--benchmark-columns=min,mean,median,stddev,rounds",
-        "-s", *session.posargs,
+        "pytest",
+        "benchmarks",
+        "-p",
+        "no:randomly",
+        "--benchmark-only",
+        "--benchmark-autosave",
+        "--benchmark-columns=min,mean,median,stddev,rounds",
+        "-s",
+        *session.posargs,
     )

@@ -231,8 +231,14 @@ def check(candidate: Candidate) -> CheckResult:
     order = None if res.order is None else [a + 1 for a in res.order]
     gap: float | None = None
     if not res.nested and len(res.stuck) <= MAX_WITNESS_AGENTS:
-        counts = [2 if i in res.stuck else 1 for i in range(s.n_agents)]
-        witness = parity_witness(s, counts)
+        # The witness lives on the stuck agents (the others get a single action), so evaluate it
+        # on the sets restricted to them: same gap, and at most 12 array axes whatever N is.
+        stuck = sorted(res.stuck)
+        index = {a: k for k, a in enumerate(stuck)}
+        restricted = NegotiationSets(
+            [[index[j] for j in s.parents(a) if j in index] for a in stuck]
+        )
+        witness = parity_witness(restricted)
         assert witness is not None
         gap = witness.gap
     return CheckResult(
@@ -308,7 +314,8 @@ def _build_parser() -> argparse.ArgumentParser:
 def _gather(args: argparse.Namespace, stdin: TextIO) -> list[Candidate]:
     cands: list[Candidate] = []
     if args.entries:
-        cands.append(parse_candidate(args.entries, f"candidate {len(cands) + 1}"))
+        entries = " ".join(args.entries).replace(";", " ").split()
+        cands.append(parse_candidate(entries, f"candidate {len(cands) + 1}"))
     for text in args.candidate:
         entries = text.replace(";", " ").split()
         cands.append(parse_candidate(entries, f"candidate {len(cands) + 1}"))

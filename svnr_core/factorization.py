@@ -52,6 +52,36 @@ import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import rel_entr
 
+__all__ = [
+    "EXACT_FIXED_POINT_MAX_ENTRIES",
+    "JOINT_SUM_TOL",
+    "NegotiationSets",
+    "PeelResult",
+    "ProjectionResult",
+    "Witness",
+    "ancestral_joint",
+    "as_joint",
+    "as_negotiation_sets",
+    "compatibility_gap",
+    "compose",
+    "compose_nested",
+    "conditional",
+    "conditionals",
+    "dag_order",
+    "exact_chain_order",
+    "is_exact_chain",
+    "is_nested",
+    "kl_divergence",
+    "marginal",
+    "negotiation_fixed_point",
+    "nested_order",
+    "parity_witness",
+    "peel",
+    "projection_gap",
+    "representation_gap",
+    "represented_joint",
+]
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
@@ -71,6 +101,16 @@ FixedPointMethod = Literal["auto", "exact", "iterate"]
 def _is_int(value: object) -> bool:
     """Whether ``value`` is an integer (Python or numpy), booleans excluded."""
     return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _agent_ids(entry: Iterable[object], where: str) -> NDArray[np.int64]:
+    """The ids of one set as an int64 array; integer arrays and lists take a vectorized path,
+    anything else is checked element by element (so the message names the bad element)."""
+    if isinstance(entry, list | tuple | range | np.ndarray):
+        arr = np.asarray(entry)
+        if arr.ndim == 1 and arr.dtype.kind in "iu":
+            return arr.astype(np.int64)
+    return np.array([_as_agent_id(v, where) for v in entry], dtype=np.int64)
 
 
 def _as_agent_id(value: object, where: str) -> int:
@@ -118,14 +158,16 @@ class NegotiationSets:
             where = f"C_{i} (agent {i})"
             if isinstance(entry, str | bytes) or not isinstance(entry, Iterable):
                 raise ValueError(f"{where} must be a collection of agent ids; got {entry!r}")
-            ids = [_as_agent_id(v, where) for v in entry]
-            for j in ids:
-                if not 0 <= j < n:
-                    raise ValueError(f"{where}: agent id {j} is out of range [0, {n})")
-            if len(set(ids)) != len(ids):
-                dup = next(j for j in ids if ids.count(j) > 1)
+            ids = _agent_ids(entry, where)
+            bad = (ids < 0) | (ids >= n)
+            if bad.any():
+                j = int(ids[bad][0])
+                raise ValueError(f"{where}: agent id {j} is out of range [0, {n})")
+            uniq, counts = np.unique(ids, return_counts=True)
+            if (counts > 1).any():
+                dup = int(uniq[counts > 1][0])
                 raise ValueError(f"{where}: agent id {dup} is listed more than once")
-            out.append(frozenset(ids))
+            out.append(frozenset(ids.tolist()))
         adj = np.zeros((n, n), dtype=bool)
         for i, c in enumerate(out):
             adj[i, list(c - {i})] = True
@@ -167,6 +209,9 @@ class NegotiationSets:
     def one_based(self) -> list[list[int]]:
         """The sets with the paper's 1-based agent ids, each sorted."""
         return [sorted(j + 1 for j in c) for c in self.sets]
+
+    def __repr__(self) -> str:
+        return f"NegotiationSets({[sorted(c) for c in self.sets]})"
 
     def __str__(self) -> str:
         return " ".join(
@@ -686,6 +731,39 @@ def ancestral_joint(joint: ArrayLike, sigma: Sequence[int], parents: Negotiation
     return np.asarray(np.broadcast_to(out, p.shape), dtype=np.float64).copy()
 
 
+def represented_joint(
+    joint: ArrayLike,
+    sets: NegotiationSets | Sequence[Iterable[int]],
+    *,
+    scan_order: Sequence[int] | None = None,
+    method: FixedPointMethod = "auto",
+) -> FloatArray:
+    """What negotiation over ``sets`` composes from the true conditionals of ``joint``.
+
+    Nested sets: :func:`compose_nested` of the true conditionals ``pi(u_i | u_{C_i})``, which
+    returns ``joint`` itself (Theorem C.1).  When a Brook step would be needed (some agent
+    conditions on a later one) but a conditional has a zero -- e.g. a Boltzmann policy that
+    underflows at small ``alpha`` -- the conditionals need not determine the joint, and the
+    nested family member ``pi_i = p(u_i | u_{pred(i)})`` (a function of ``u_{C_i}`` because
+    ``pred(i) <= C_i``) is composed ancestrally instead, which is ``joint`` by the chain rule.
+    Other sets: the fixed point of systematic-scan negotiation (:func:`negotiation_fixed_point`).
+    """
+    p = as_joint(joint)
+    s = as_negotiation_sets(sets, p.ndim)
+    conds = conditionals(p, s)
+    res = peel(s)
+    if res.sigma is None:
+        return negotiation_fixed_point(conds, s, scan_order=scan_order, method=method)
+    sigma = res.sigma
+    needs_brook = any(sigma[j] > sigma[i] for i in range(s.n_agents) for j in s.parents(i))
+    if needs_brook and any(bool((c <= 0).any()) for c in conds):
+        order = res.order
+        assert order is not None
+        chain = NegotiationSets([order[: sigma[i]] for i in range(s.n_agents)])
+        return ancestral_joint(p, sigma, chain)
+    return compose_nested(conds, s)
+
+
 def representation_gap(
     joint: ArrayLike,
     sets: NegotiationSets | Sequence[Iterable[int]],
@@ -693,32 +771,15 @@ def representation_gap(
     scan_order: Sequence[int] | None = None,
     method: FixedPointMethod = "auto",
 ) -> float:
-    """``KL(joint || composed)``: how much of ``joint`` the sets cannot represent.
+    """``KL(joint || represented_joint(joint, sets))``: what the sets cannot represent.
 
-    ``composed`` is what negotiation with the true conditionals ``pi(u_i | u_{C_i})`` of
-    ``joint`` produces (:func:`compose`).  For nested sets it is ``joint`` (Theorem C.1), so the
-    gap is 0 up to round-off; when a Brook step of :func:`compose_nested` would meet a zero
-    conditional (non-positive joints), the nested family member ``pi_i = p(u_i | u_{pred(i)})``
-    is composed instead, which still equals ``joint`` by the chain rule.  For sets without a
-    nested order the fixed point of systematic-scan negotiation is used; the parity joint of
-    :func:`parity_witness` has gap ``log 2`` there.
-
-    Cost for nested sets: ``O(N |U|)`` (a few passes over the joint per agent).
+    Zero (to round-off) for nested sets (Theorem C.1); ``log 2`` for the parity joint of
+    :func:`parity_witness` on sets without a nested order, under every scan order.  Cost for
+    nested sets: ``O(N |U|)`` (a few passes over the joint per agent); see
+    :func:`represented_joint` for the composition used.
     """
     p = as_joint(joint)
-    s = as_negotiation_sets(sets, p.ndim)
-    conds = conditionals(p, s)
-    res = peel(s)
-    if res.sigma is not None:
-        try:
-            composed = compose_nested(conds, s)
-        except ValueError:
-            order = res.order
-            assert order is not None
-            chain = NegotiationSets([order[: res.sigma[i]] for i in range(s.n_agents)])
-            composed = ancestral_joint(p, res.sigma, chain)
-    else:
-        composed = negotiation_fixed_point(conds, s, scan_order=scan_order, method=method)
+    composed = represented_joint(p, sets, scan_order=scan_order, method=method)
     return kl_divergence(p, composed)
 
 
@@ -802,7 +863,7 @@ def projection_gap(
     *,
     kind: Literal["information", "moment"] = "information",
     init: ArrayLike | None = None,
-    tol: float = 1e-12,
+    tol: float = 1e-10,
     max_sweeps: int = 10_000,
 ) -> ProjectionResult:
     """Approximation gap of a sparser (acyclic) negotiation topology, App. E.8.
@@ -817,7 +878,8 @@ def projection_gap(
       ``KL = sum_{pa} q(pa) sum_{u_i} q_i(u_i|pa) [log q_i(u_i|pa) + G_i(u_i, pa)] + const``
       with ``G_i(u_i, pa) = E[h | u_i, pa]`` under ``W = prod_{j != i} q_j`` and
       ``h = sum_{j != i} log q_j - log target``, so the block minimiser is
-      ``q_i ∝ exp(-G_i)``.  Each sweep never increases the objective; the objective is
+      ``q_i ∝ exp(-G_i)``.  Sweeps stop when no factor moves by more than ``tol`` (sup norm;
+      ``max_sweeps`` caps them).  Each sweep never increases the objective; the objective is
       non-convex in general, so this is a local minimum; pass ``init`` (a member of the family,
       e.g. the projection onto a sparser DAG) to warm-start, which makes the gap of a denser DAG
       at most that of ``init``.  The default start is the moment projection.
@@ -850,8 +912,9 @@ def projection_gap(
             raise ValueError("init is not a member of the topology's family (not Markov on it)")
     log_p = np.log(p)
     order = sorted(range(s.n_agents), key=lambda i: sigma[i])
-    prev = math.inf
+    q = start
     for sweep in range(1, max_sweeps + 1):
+        change = 0.0
         for i in order:
             others = [f for j, f in enumerate(factors) if j != i]
             w = np.broadcast_to(math.prod(others, start=np.ones((1,) * p.ndim)), p.shape)
@@ -861,10 +924,10 @@ def projection_gap(
             den = w.sum(axis=axes, keepdims=True)
             g = num / np.where(den > 0, den, 1.0)
             g = g - g.min(axis=i, keepdims=True)
-            factors[i] = _normalize_axis(np.exp(-g), i)
+            new = _normalize_axis(np.exp(-g), i)
+            change = max(change, float(np.abs(new - factors[i]).max()))
+            factors[i] = new
         q = np.broadcast_to(math.prod(factors, start=np.ones((1,) * p.ndim)), p.shape)
-        obj = kl_divergence(q, p)
-        if prev - obj <= tol:
-            return ProjectionResult("information", np.array(q), obj, sweep)
-        prev = obj
-    return ProjectionResult("information", np.array(q), obj, max_sweeps)
+        if change <= tol:
+            return ProjectionResult("information", np.array(q), kl_divergence(q, p), sweep)
+    return ProjectionResult("information", np.array(q), kl_divergence(q, p), max_sweeps)

@@ -11,6 +11,11 @@ We store it densely:
 Every joint-action quantity (``Q``, a joint policy) uses the same layout ``[s, u_1, ..., u_N]``
 so that the soft Bellman code can reduce over "all axes but the first".
 
+The expectation over next states, ``E_{s'}[V(s')]`` for every ``(s, u)`` (inside Eq. 6), is
+:meth:`CooperativeGame.expected_next`: a GEMV over ``P`` viewed as a ``(|S||U|, |S|)`` matrix, or
+a CSR matvec when ``P`` is large and mostly zeros (``SPARSE_DENSITY``); the CSR form is built once
+and cached.
+
 Constructors for the games used throughout the paper and the RO literature live here too:
 matrix games (one state, ``gamma = 0``), seeded random games, the climbing game and the penalty
 game (Claus & Boutilier, 1998) and the two games of Figure 1.
@@ -149,7 +154,7 @@ class CooperativeGame:
 
     @cached_property
     def transition_matrix(self) -> FloatArray:
-        """``P`` as a read-only ``(|S| |U|, |S|)`` matrix (a view, rows in C order of ``(s, u)``)."""
+        """``P`` as a read-only ``(|S| |U|, |S|)`` matrix (a view; rows in C order of (s, u))."""
         return self.P.reshape(self.n_states * self.n_joint_actions, self.n_states)
 
     @cached_property
@@ -174,10 +179,7 @@ class CooperativeGame:
         ``P.reshape(|S||U|, |S|) @ V`` (one GEMV, or a CSR matvec for sparse games).  ``V`` must
         be a float64 vector of length ``|S|``; callers validate it.
         """
-        if self.is_sparse:
-            flat = self.transition_csr @ V
-        else:
-            flat = self.transition_matrix @ V
+        flat = self.transition_csr @ V if self.is_sparse else self.transition_matrix @ V
         return np.asarray(flat, dtype=np.float64).reshape(self.joint_shape)
 
     def flattened(self) -> CooperativeGame:

@@ -40,20 +40,54 @@ from svnr_core.factorization import (
     NegotiationSets,
     as_joint,
     as_negotiation_sets,
-    compose,
     conditional,
-    conditionals,
     kl_divergence,
+    represented_joint,
 )
 from svnr_core.games import CooperativeGame, FloatArray
 from svnr_core.soft_bellman import (
     boltzmann,
     boltzmann_policy,
+    log_boltzmann_policy,
     soft_max,
     soft_policy_evaluation,
-    soft_value,
     soft_value_iteration,
 )
+
+__all__ = [
+    "POLICY_TOL",
+    "VERDICT_TOL",
+    "BestResponse",
+    "ChainRuleTerms",
+    "ConsistencyReport",
+    "ConsistencyVerdict",
+    "OptimalJointPolicy",
+    "PolicyKind",
+    "ReasoningOutcome",
+    "Report",
+    "RestrictedIterationResult",
+    "Verdict",
+    "best_response",
+    "consistency_report",
+    "ero_report",
+    "ero_verdict",
+    "expected_utility",
+    "history_opponent_model",
+    "joint_sampling_soft_q",
+    "kl_chain_rule",
+    "log_boltzmann_policy",
+    "marginals",
+    "mean_field_projection",
+    "negotiated_reasoning",
+    "opponent_marginal",
+    "optimal_joint_policy",
+    "optimal_utility",
+    "perceived_joint",
+    "pro_report",
+    "pro_verdict",
+    "product_of",
+    "restricted_soft_policy_iteration",
+]
 
 PolicyKind = Literal["independent", "conditional"]
 
@@ -108,14 +142,6 @@ def optimal_joint_policy(game: CooperativeGame, alpha: float) -> OptimalJointPol
     sol = soft_value_iteration(game, a, tol=1e-12)
     q = np.array(sol.Q[0])
     return OptimalJointPolicy(a, np.array(sol.policy[0]), log_boltzmann_policy(sol.Q, a)[0], q)
-
-
-def log_boltzmann_policy(Q: ArrayLike, alpha: float) -> FloatArray:
-    """``log pi(u|s) = (Q(s, u) - V(s)) / alpha``: Eq. 1 in log space, ``V`` from
-    :func:`svnr_core.soft_bellman.soft_value` (finite even where the policy underflows to 0)."""
-    q = np.asarray(Q, dtype=np.float64)
-    v = soft_value(q, alpha)
-    return np.asarray((q - v.reshape((-1,) + (1,) * (q.ndim - 1))) / alpha, dtype=np.float64)
 
 
 def expected_utility(game: CooperativeGame, joint: ArrayLike) -> float:
@@ -223,10 +249,12 @@ def best_response(
         min_kl = -_entropy(r) - float(soft_max(m, 1.0, axis=0))
         return BestResponse(agent, kind, pi, max(min_kl, 0.0))
     if kind == "conditional":
-        target = np.exp(lt - lt.max())
-        target = target / target.sum()
-        cond = conditional(target, agent, [a for a in range(lt.ndim) if a != agent])
-        return BestResponse(agent, kind, cond, kl_divergence(r, target.sum(axis=agent)))
+        # log pi*(u_{-i}) = log sum_{u_i} pi*(u_i, u_{-i}), and pi*(u_i | u_{-i}) its softmax:
+        # both in log space so that an underflowing pi* still gives finite, exact answers.
+        log_marg = np.asarray(soft_max(lt, 1.0, axis=agent), dtype=np.float64)
+        cond = np.asarray(boltzmann(lt, 1.0, axis=agent), dtype=np.float64)
+        min_kl = float((xlogy(r, r) - r * log_marg).sum())
+        return BestResponse(agent, kind, cond, max(min_kl, 0.0))
     raise ValueError(f"kind must be 'independent' or 'conditional'; got {kind!r}")
 
 
@@ -539,19 +567,21 @@ def negotiated_reasoning(
 ) -> ReasoningOutcome:
     """Negotiated reasoning (SVNR): the agents negotiate with the conditionals ``pi*(u_i|u_{C_i})``.
 
-    The agreement (the limit of the negotiation rounds, Eq. 2) is :func:`compose` of the true
-    conditionals of ``pi*`` over ``sets`` (default: the strictly nested ``C_i = {1..i}``).  With
-    nested sets it equals ``pi*`` (Thm C.1), so ``rho_i = pi*(u_{-i})`` and the agents are PRO-free
-    (Thm 3.1).  Every agent runs the same negotiation from the same shared noise (common
-    randomness, App. J) and executes its own component of the agreed joint action, so the executed
-    joint *is* the agreement; as ``alpha -> 0`` it concentrates on an optimal joint action and the
-    agents are ERO-free (Thm 3.2).
+    The agreement (the limit of the negotiation rounds, Eq. 2) is what negotiation with the true
+    conditionals of ``pi*`` over ``sets`` composes
+    (:func:`~svnr_core.factorization.represented_joint`; default sets: the strictly nested
+    ``C_i = {1..i}``).  With nested sets it equals ``pi*`` (Thm C.1), so
+    ``rho_i = pi*(u_{-i})`` and the agents are PRO-free (Thm 3.1).  Every agent runs the same
+    negotiation from the same shared noise (common randomness, App. J) and executes its own
+    component of the agreed joint action, so the executed joint *is* the agreement; as
+    ``alpha -> 0`` it concentrates on an optimal joint action and the agents are ERO-free
+    (Thm 3.2).
     """
     _single_state(game)
     opt = optimal_joint_policy(game, alpha)
     n = game.n_agents
     s = NegotiationSets.strictly_nested(n) if sets is None else as_negotiation_sets(sets, n)
-    agreement = compose(conditionals(opt.policy, s), s)
+    agreement = represented_joint(opt.policy, s)
     rhos = tuple(opponent_marginal(agreement, i) for i in range(n))
     return ReasoningOutcome(
         "negotiated reasoning (SVNR)",
@@ -635,9 +665,9 @@ def restricted_soft_policy_iteration(
     ``pi_target = boltzmann_policy(Q^pi, alpha)`` (Lemma 4.2) and replace it, per state, by
 
     * negotiation sets: the joint that negotiation with ``pi_target``'s conditionals
-      ``pi_target(u_i | u_{C_i})`` composes (:func:`svnr_core.factorization.compose`); for nested
-      sets this is ``pi_target`` itself, so the iteration is exact soft policy iteration and
-      reaches ``pi*`` (Thm 4.3);
+      ``pi_target(u_i | u_{C_i})`` composes (:func:`~svnr_core.factorization.represented_joint`);
+      for nested sets this is ``pi_target`` itself, so the iteration is exact soft policy
+      iteration and reaches ``pi*`` (Thm 4.3);
     * ``"product"``: the mean-field projection ``argmin_{prod q_i} KL(q || pi_target)``, warm
       started from the current product policy (independent learners).  In the climbing and
       penalty games this stays in the sub-optimal equilibrium.
@@ -669,7 +699,7 @@ def restricted_soft_policy_iteration(
                 factors[s] = mean_field_projection(log_target[s], factors[s], tol=tol)
                 new[s] = product_of(factors[s])
             else:
-                new[s] = compose(conditionals(target[s], sets), sets)
+                new[s] = represented_joint(target[s], sets)
         change = float(np.abs(new - pi).max())
         pi = new
         if change <= tol:

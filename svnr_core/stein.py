@@ -160,9 +160,8 @@ def _bandwidth_from_sq_dists(xp: Any, d2: Array, bandwidth: Bandwidth) -> Array:
     med = 0.5 * (lo + hi)
     log_n = math.log(m) if bandwidth == "median" else math.log(m + 1)
     largest = xp.max(d2, axis=(-2, -1))
-    one = xp.ones_like(med)
-    fallback = xp.where(largest > 0, largest, one)
-    return xp.where(med > 0, med, fallback) / log_n
+    fallback = xp.where(largest > 0, largest / log_n, xp.ones_like(med))
+    return xp.where(med > 0, med / log_n, fallback)
 
 
 def _kernel(xp: Any, x: Array, bandwidth: Bandwidth) -> tuple[Array, Array, Array]:

@@ -32,8 +32,14 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--task", default="max-of-three", help=f"one of: {', '.join(TASKS)}")
     t.add_argument("--s2", type=float, default=None, help="Max of Three basin width (3.0/2.0/1.5)")
     t.add_argument("--config", default=None, help="config file (.json or .toml)")
-    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="SEC.KEY=VALUE",
-                   help="override a config field, e.g. --set algo.num_particles=16")  # fmt: skip
+    t.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SEC.KEY=VALUE",
+        help="override a config field, e.g. --set algo.num_particles=16",
+    )
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--device", default=None, help="cpu | cuda | auto")
     t.add_argument("--steps", type=int, default=None, help="total environment steps")
@@ -97,8 +103,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     cfg = _train_config(args)
     res = train(cfg)
     f = res.final
-    print(f"final test return: {f.mean:.4f} +- {f.std:.4f} over {f.episodes} episodes "
-          "(decentralized execution)")  # fmt: skip
+    print(
+        f"final test return: {f.mean:.4f} +- {f.std:.4f} over {f.episodes} episodes "
+        "(decentralized execution)"
+    )
     if f.gap is not None:
         print(f"optimum: {f.optimum:.4f}   gap to optimum: {f.gap:.4f}")
     if res.steps_to_target is not None:
@@ -114,11 +122,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     target = Path(args.target)
     if args.episodes < 1:
         raise ConfigError(f"--episodes must be >= 1; got {args.episodes}")
-    res, ckpt = evaluate_checkpoint(target, which=args.which, episodes=args.episodes,
-                                    seed=args.seed, device=args.device)  # fmt: skip
+    res, ckpt = evaluate_checkpoint(
+        target, which=args.which, episodes=args.episodes, seed=args.seed, device=args.device
+    )
     print(f"checkpoint: {ckpt}")
-    print(f"test return: {res.mean:.4f} +- {res.std:.4f} over {res.episodes} episodes "
-          "(decentralized execution)")  # fmt: skip
+    print(
+        f"test return: {res.mean:.4f} +- {res.std:.4f} over {res.episodes} episodes "
+        "(decentralized execution)"
+    )
     if res.gap is not None:
         print(f"optimum: {res.optimum:.4f}   gap to optimum: {res.gap:.4f}")
     return 0
@@ -146,8 +157,14 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 def _cmd_experiment(args: argparse.Namespace) -> int:
     from svnr_rl.experiment import run_experiments
 
-    run_experiments(Path(args.out), Path(args.runs), seeds=args.seeds, only=args.only,
-                    device=args.device, progress=args.progress)  # fmt: skip
+    run_experiments(
+        Path(args.out),
+        Path(args.runs),
+        seeds=args.seeds,
+        only=args.only,
+        device=args.device,
+        progress=args.progress,
+    )
     return 0
 
 

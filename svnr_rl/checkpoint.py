@@ -55,7 +55,9 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
         raise
 
 
-def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: str | Path, *, map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
     """Load a checkpoint with ``weights_only=True``; raise :class:`CheckpointError` if it is
     missing, truncated/corrupted, not a checkpoint or of another format version."""
     p = Path(path)
@@ -63,7 +65,14 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
         raise CheckpointError(f"checkpoint {str(p)!r} does not exist")
     try:
         data = torch.load(p, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as exc:
+    except (
+        RuntimeError,
+        EOFError,
+        OSError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        ValueError,
+    ) as exc:
         raise CheckpointError(
             f"checkpoint {str(p)!r} is corrupted or not a checkpoint (it cannot be read as a "
             f"weights-only torch file: {type(exc).__name__})"
@@ -72,7 +81,8 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
         raise CheckpointError(f"checkpoint {str(p)!r} is not an svnr_rl checkpoint")
     if data["format"] != CHECKPOINT_FORMAT:
         raise CheckpointError(
-            f"checkpoint {str(p)!r} has format {data['format']!r}; this version reads {CHECKPOINT_FORMAT}"
+            f"checkpoint {str(p)!r} has format {data['format']!r}; "
+            f"this version reads {CHECKPOINT_FORMAT}"
         )
     return data
 
@@ -80,8 +90,11 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
 def capture_global_rng() -> dict[str, Any]:
     """The global torch, numpy and Python RNG states (numpy/Python as JSON strings)."""
     py = random.getstate()
-    np_state = np.random.get_state(legacy=False)
-    np_state["state"] = {"key": np_state["state"]["key"].tolist(), "pos": int(np_state["state"]["pos"])}
+    np_state = np.random.get_state(legacy=False)  # noqa: NPY002 (the global state itself)
+    np_state["state"] = {
+        "key": np_state["state"]["key"].tolist(),
+        "pos": int(np_state["state"]["pos"]),
+    }
     return {
         "torch": torch.get_rng_state(),
         "numpy": json.dumps(np_state),
@@ -94,6 +107,6 @@ def restore_global_rng(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     np_state = json.loads(state["numpy"])
     np_state["state"]["key"] = np.asarray(np_state["state"]["key"], dtype=np.uint32)
-    np.random.set_state(np_state)
+    np.random.set_state(np_state)  # noqa: NPY002
     v, internal, gauss = json.loads(state["python"])
     random.setstate((v, tuple(internal), gauss))

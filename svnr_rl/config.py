@@ -180,7 +180,10 @@ class AlgoConfig:
 
     ``num_particles`` is ``M`` of Eq. 9 (paper range 16..64), ``value_samples`` the number of
     importance samples of the Eq. 11 soft value, ``policy_batch_size`` the number of replay
-    states whose ``M`` particles enter one Stein update, ``noise_dim`` the per-agent noise size
+    states whose ``M`` particles enter one Stein update (the defaults keep
+    ``policy_batch_size * M = batch_size``: the policy step evaluates the critic on as many
+    ``(s, u)`` rows as the critic step and as a deterministic-policy update on the same batch;
+    ``0`` means ``batch_size // M``), ``noise_dim`` the per-agent noise size
     (0: the agent's action size).  ``value_proposal``: ``uniform`` importance-samples the soft
     value from the uniform law on ``[-1, 1]^d`` (soft Q-learning); ``policy`` uses the samplers'
     joint actions with ``log q = 0`` (Eq. 11 read literally, ``E_{u'~p}``).
@@ -192,7 +195,7 @@ class AlgoConfig:
     num_particles: int = 32
     value_samples: int = 32
     value_proposal: str = "uniform"
-    policy_batch_size: int = 32
+    policy_batch_size: int = 4
     noise_dim: int = 0
     hidden: tuple[int, ...] = (64, 64)
     critic_hidden: tuple[int, ...] = (128, 128)
@@ -208,16 +211,24 @@ class AlgoConfig:
     learning_starts: int = 256
     grad_clip: float = 0.0
 
+    @property
+    def policy_states(self) -> int:
+        """States per Stein update: ``policy_batch_size``, or ``batch_size // M`` when 0."""
+        return self.policy_batch_size or max(1, self.batch_size // self.num_particles)
+
     def __post_init__(self) -> None:
         _choice("algo", self, "method", METHODS)
         if self.topology not in TOPOLOGIES:
             parse_topology(self.topology, _max_agents_in_spec(self.topology))
         _choice("algo", self, "value_proposal", VALUE_PROPOSALS)
-        _pos_int("algo", self, "peers", "value_samples", "policy_batch_size", "batch_size")
+        _pos_int("algo", self, "peers", "value_samples", "batch_size")
         _pos_int("algo", self, "buffer_size", "updates_per_step")
-        _nonneg_int("algo", self, "noise_dim", "learning_starts")
+        _nonneg_int("algo", self, "noise_dim", "learning_starts", "policy_batch_size")
         if self.num_particles < 2:
-            _fail("algo.num_particles", f"must be >= 2 (a kernel needs pairs); got {self.num_particles}")
+            _fail(
+                "algo.num_particles",
+                f"must be >= 2 (a kernel needs pairs); got {self.num_particles}",
+            )
         for name in ("hidden", "critic_hidden"):
             sizes = getattr(self, name)
             if len(sizes) == 0 or any(h < 1 for h in sizes):
@@ -272,9 +283,13 @@ class AlphaConfig:
 
         if self.schedule == "paper-f2":
             return schedules.alpha_paper_f2(
-                step, self.alpha_end, bonus=self.bonus, rate=self.rate, delay=self.delay,
+                step,
+                self.alpha_end,
+                bonus=self.bonus,
+                rate=self.rate,
+                delay=self.delay,
                 floor=self.floor,
-            )  # fmt: skip
+            )
         if self.schedule == "exponential":
             return schedules.alpha_exponential(
                 step, self.alpha_start, self.alpha_end, self.tau, floor=self.floor
@@ -314,7 +329,10 @@ class TrainConfig:
         _choice("train", self, "device", DEVICES)
         _choice("train", self, "dtype", DTYPES)
         if self.run_name and not re.fullmatch(r"[A-Za-z0-9_.\-]+", self.run_name):
-            _fail("train.run_name", f"may contain only letters, digits, '_', '.', '-'; got {self.run_name!r}")
+            _fail(
+                "train.run_name",
+                f"may contain only letters, digits, '_', '.', '-'; got {self.run_name!r}",
+            )
 
 
 @dataclass(frozen=True)
@@ -376,6 +394,8 @@ def _coerce(name: str, tp: Any, value: object) -> object:
             return value
         _fail(name, f"expected a string; got {value!r}")
     if origin is tuple:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]  # a single size: ``algo.hidden=64``
         if isinstance(value, list | tuple):
             (elem,) = {a for a in typing.get_args(tp) if a is not Ellipsis}
             return tuple(_coerce(f"{name}[{k}]", elem, v) for k, v in enumerate(value))
@@ -438,7 +458,9 @@ def load_config_file(path: str | Path, base: Config | None = None) -> Config:
     try:
         data = json.loads(raw) if p.suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {str(p)!r}: not valid {p.suffix[1:].upper()}: {exc}") from None
+        raise ConfigError(
+            f"config file {str(p)!r}: not valid {p.suffix[1:].upper()}: {exc}"
+        ) from None
     return config_from_dict(data, base)
 
 
@@ -482,7 +504,9 @@ def preset(task: str, *, s2: float | None = None) -> Config:
     if task == "particle-gather":
         return Config(
             env=dataclasses.replace(env, num_envs=8),
-            algo=AlgoConfig(hidden=(128, 128), critic_hidden=(256, 256), batch_size=256),
+            algo=AlgoConfig(
+                hidden=(128, 128), critic_hidden=(256, 256), batch_size=256, policy_batch_size=8
+            ),
             alpha=AlphaConfig(schedule="exponential", alpha_start=1.0, alpha_end=0.01, tau=20_000),
             train=TrainConfig(total_env_steps=125_000, eval_interval=5_000, eval_episodes=32),
         )
@@ -494,7 +518,7 @@ def preset(task: str, *, s2: float | None = None) -> Config:
             batch_size=256,
             num_particles=16,
             value_samples=16,
-            policy_batch_size=64,
+            policy_batch_size=16,
             policy_lr=3e-4,
             critic_lr=3e-4,
             learning_starts=5_000,

@@ -31,7 +31,9 @@ __all__ = ["Critic", "polyak_update", "soft_value_estimate"]
 class Critic(nn.Module):
     """``Q(s, u) -> [..., heads]``; ``state [..., state_dim]``, ``joint_action [..., D]``."""
 
-    def __init__(self, state_dim: int, joint_action_dim: int, hidden: Sequence[int], heads: int) -> None:
+    def __init__(
+        self, state_dim: int, joint_action_dim: int, hidden: Sequence[int], heads: int
+    ) -> None:
         super().__init__()
         self.heads = nn.ModuleList(
             mlp(state_dim + joint_action_dim, hidden, 1) for _ in range(heads)
@@ -43,7 +45,8 @@ class Critic(nn.Module):
 
     def q_min(self, state: Tensor, joint_action: Tensor) -> Tensor:
         """The minimum over the heads, ``[...]`` (the value used by targets and policies)."""
-        return self(state, joint_action).amin(dim=-1)
+        q: Tensor = self(state, joint_action)
+        return q.amin(dim=-1)
 
 
 def soft_value_estimate(q_samples: Tensor, alpha: float, log_proposal: float | Tensor) -> Tensor:

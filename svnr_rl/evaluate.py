@@ -31,7 +31,7 @@ __all__ = ["DecentralizedAgent", "EvalResult", "decentralize", "evaluate_agents"
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Test returns of ``episodes`` episodes; ``gap = optimum - mean`` where the optimum is known."""
+    """Test returns of ``episodes`` episodes; ``gap = optimum - mean`` if the optimum is known."""
 
     mean: float
     std: float
@@ -66,13 +66,17 @@ class DecentralizedAgent:
     def mask_row(self, t: int) -> Tensor:
         if self.static_mask_row is not None:
             return self.static_mask_row
-        return torch.as_tensor(self.noise.peer_mask(t)[self.index], dtype=self.dtype, device=self.device)
+        return torch.as_tensor(
+            self.noise.peer_mask(t)[self.index], dtype=self.dtype, device=self.device
+        )
 
     @torch.no_grad()
     def act(self, obs_i: Tensor, t: int) -> Tensor:
-        """Own action ``[B, action_dim]`` at common step ``t`` from the own observation ``[B, obs_dim]``."""
+        """Own action ``[B, action_dim]`` at common step ``t`` from own obs ``[B, obs_dim]``."""
         row = self.mask_row(t)
-        xi = torch.as_tensor(self.noise.joint(t, obs_i.shape[0]), dtype=self.dtype, device=self.device)
+        xi = torch.as_tensor(
+            self.noise.joint(t, obs_i.shape[0]), dtype=self.dtype, device=self.device
+        )
         # only xi_{S_i} is kept; the sampler masks again, so nothing else can leak in
         own = xi * row.unsqueeze(-1)
         return self.method.act_one(self.actor, self.index, obs_i, own, row, explore=False)
@@ -110,7 +114,9 @@ def evaluate_agents(
     t = 0
     while len(returns) < episodes:
         if t > max_steps:
-            raise RuntimeError(f"evaluation did not finish {episodes} episodes in {max_steps} steps")
+            raise RuntimeError(
+                f"evaluation did not finish {episodes} episodes in {max_steps} steps"
+            )
         obs = torch.as_tensor(step.obs, dtype=dt, device=dev)
         actions = torch.stack([a.act(obs[:, a.index], t) for a in agents], dim=1)
         step = env.step(actions.double().cpu().numpy())

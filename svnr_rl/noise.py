@@ -65,11 +65,11 @@ class CommonNoise:
         return np.random.default_rng([self.seed, kind, t])
 
     def joint(self, t: int, batch: int) -> NDArray[np.float64]:
-        """``xi_t`` of shape ``[batch, N, noise_dim]``, standard normal, a function of ``(seed, t)``."""
+        """``xi_t`` ``[batch, N, noise_dim]``, standard normal, a function of ``(seed, t)`` only."""
         return self._rng(t, 0).standard_normal((batch, self.n_agents, self.noise_dim))
 
     def peer_mask(self, t: int) -> NDArray[np.float64]:
-        """``m_t[i, j] = 1`` iff ``j in S_i`` at step ``t``: ``i`` plus ``k`` peers drawn uniformly."""
+        """``m_t[i, j] = 1`` iff ``j in S_i`` at step ``t``: ``i`` plus ``k`` uniform peers."""
         n = self.n_agents
         if self.peers is None or n == 1:
             raise ValueError("peer_mask needs a dynamic topology (peers=k)")

@@ -60,8 +60,9 @@ def mass_near_optima(samples: NDArray[np.float64], task: str, s2: float) -> list
     return out
 
 
-def _scatter3d(path: Any, pts: NDArray[np.float64], color: NDArray[np.float64] | None, title: str,
-               label: str) -> None:  # fmt: skip
+def _scatter3d(
+    path: Any, pts: NDArray[np.float64], color: NDArray[np.float64] | None, title: str, label: str
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,9 +70,11 @@ def _scatter3d(path: Any, pts: NDArray[np.float64], color: NDArray[np.float64] |
 
     fig = plt.figure(figsize=(6, 5))
     ax = fig.add_subplot(projection="3d")
-    sc = ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], c=color, cmap="viridis", s=6)
     if color is not None:
+        sc = ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], c=color, cmap="viridis", s=6)
         fig.colorbar(sc, ax=ax, shrink=0.7, label=label)
+    else:
+        ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], s=4, alpha=0.5)
     ax.set_xlim(-10, 10)
     ax.set_ylim(-10, 10)
     ax.set_zlim(-10, 10)
@@ -119,12 +122,22 @@ def write_plots(trainer: Trainer) -> dict[str, Any]:
     if cfg.env.task in DIFFERENTIAL_TASKS and trainer.spec.n_agents == 3:
         if trainer.record:
             rec = np.asarray(trainer.record)
-            _scatter3d(out_dir / "joint_actions.png", rec[:, 1:4], rec[:, 4],
-                       f"joint actions during training ({cfg.env.task})", "reward")  # fmt: skip
+            _scatter3d(
+                out_dir / "joint_actions.png",
+                rec[:, 1:4],
+                rec[:, 4],
+                f"joint actions during training ({cfg.env.task})",
+                "reward",
+            )
         samples = converged_samples(trainer)
         np.save(trainer.run_dir / "converged_samples.npy", samples)
-        _scatter3d(out_dir / "converged_samples.png", samples, None,
-                   f"{N_CONVERGED} converged joint samples ({cfg.env.task})", "")  # fmt: skip
+        _scatter3d(
+            out_dir / "converged_samples.png",
+            samples,
+            None,
+            f"{N_CONVERGED} converged joint samples ({cfg.env.task})",
+            "",
+        )
         extra["mass_near_optima"] = mass_near_optima(samples, cfg.env.task, cfg.env.s2)
         extra["near_radius"] = NEAR_RADIUS
     return extra

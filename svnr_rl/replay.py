@@ -67,7 +67,7 @@ class ReplayBuffer:
         self.size = 0
 
     def _ensure(self, need: int) -> None:
-        """Grow storage geometrically up to ``capacity`` (a large buffer is not allocated up front)."""
+        """Grow storage geometrically up to ``capacity`` (no huge allocation up front)."""
         if need <= self._allocated:
             return
         new = min(self.capacity, max(need, 2 * self._allocated, 1024))
@@ -89,7 +89,10 @@ class ReplayBuffer:
         for k in _FIELDS:
             v = rows[k].to(device=self.device, dtype=self.dtype)
             if tuple(v.shape) != (b, *self.shapes[k]):
-                raise ValueError(f"replay field {k!r}: expected shape {(b, *self.shapes[k])}, got {tuple(v.shape)}")
+                raise ValueError(
+                    f"replay field {k!r}: expected shape {(b, *self.shapes[k])}, "
+                    f"got {tuple(v.shape)}"
+                )
             self._data[k][idx_dev] = v
         self.ptr = int((self.ptr + b) % self.capacity)
         self.size = min(self.size + b, self.capacity)

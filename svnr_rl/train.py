@@ -150,12 +150,19 @@ class Trainer:
             spec, cfg.algo, device=self.device, dtype=self.dtype, seed=derive_seed(seed, _AGENT)
         )
         self.replay = ReplayBuffer(
-            cfg.algo.buffer_size, spec.n_agents, spec.obs_dim, spec.state_dim, spec.action_dim,
-            device=self.device, dtype=self.dtype,
-        )  # fmt: skip
+            cfg.algo.buffer_size,
+            spec.n_agents,
+            spec.obs_dim,
+            spec.state_dim,
+            spec.action_dim,
+            device=self.device,
+            dtype=self.dtype,
+        )
         self.replay_gen = torch.Generator().manual_seed(derive_seed(seed, _REPLAY))
         peers = cfg.algo.peers if self.agent.dynamic_topology else None
-        self.noise = CommonNoise(derive_seed(seed, _NOISE), spec.n_agents, self.agent.noise_dim, peers)
+        self.noise = CommonNoise(
+            derive_seed(seed, _NOISE), spec.n_agents, self.agent.noise_dim, peers
+        )
         self.steps_per_segment = math.ceil(cfg.train.eval_interval / cfg.env.num_envs)
         self.total_segments = math.ceil(
             cfg.train.total_env_steps / (self.steps_per_segment * cfg.env.num_envs)
@@ -225,15 +232,23 @@ class Trainer:
             w = csv.writer(fh)
             w.writerow(METRIC_COLUMNS)
             for row in self.metrics:
-                w.writerow([_fmt(row[k]) if k not in ("segment", "env_steps", "updates", "episodes")
-                            else int(row[k]) for k in METRIC_COLUMNS])  # fmt: skip
+                w.writerow(
+                    [
+                        _fmt(row[k])
+                        if k not in ("segment", "env_steps", "updates", "episodes")
+                        else int(row[k])
+                        for k in METRIC_COLUMNS
+                    ]
+                )
         os.replace(tmp, self.run_dir / "metrics.csv")
 
     # ------------------------------------------------------------------ the loop
 
     def _act(self, obs: torch.Tensor, t: int) -> torch.Tensor:
         n = self.spec.n_agents
-        xi = torch.as_tensor(self.noise.joint(t, obs.shape[0]), dtype=self.dtype, device=self.device)
+        xi = torch.as_tensor(
+            self.noise.joint(t, obs.shape[0]), dtype=self.dtype, device=self.device
+        )
         if self.agent.dynamic_topology:
             mask = torch.as_tensor(self.noise.peer_mask(t), dtype=self.dtype, device=self.device)
         else:
@@ -247,7 +262,10 @@ class Trainer:
         seed = self.cfg.train.seed
         agents = decentralize(self.agent, derive_seed(seed, _EVAL_NOISE, segment))
         return evaluate_agents(
-            agents, self.eval_env, self.cfg.train.eval_episodes, derive_seed(seed, _EVAL_ENV, segment)
+            agents,
+            self.eval_env,
+            self.cfg.train.eval_episodes,
+            derive_seed(seed, _EVAL_ENV, segment),
         )
 
     def run(
@@ -263,10 +281,14 @@ class Trainer:
         learn_after = max(cfg.algo.learning_starts, cfg.algo.batch_size)
         record = self.spec.name in DIFFERENTIAL_TASKS or cfg.env.task in DIFFERENTIAL_TASKS
         bar = tqdm(
-            total=self.total_segments * self.steps_per_segment * b, initial=self.env_steps,
-            unit="step", unit_scale=True, disable=not cfg.train.progress, dynamic_ncols=True,
+            total=self.total_segments * self.steps_per_segment * b,
+            initial=self.env_steps,
+            unit="step",
+            unit_scale=True,
+            disable=not cfg.train.progress,
+            dynamic_ncols=True,
             desc=f"{cfg.env.task}/{cfg.algo.method}",
-        )  # fmt: skip
+        )
         last_eval = self.metrics[-1]["eval_return_mean"] if self.metrics else math.nan
         try:
             while self.segment < self.total_segments:
@@ -283,11 +305,14 @@ class Trainer:
                     actions = self._act(obs, self.vec_steps)
                     nxt = self.env.step(actions.double().cpu().numpy())
                     self.replay.add(
-                        obs=obs, state=state, action=actions,
-                        reward=torch.as_tensor(nxt.reward), next_obs=torch.as_tensor(nxt.final_obs),
+                        obs=obs,
+                        state=state,
+                        action=actions,
+                        reward=torch.as_tensor(nxt.reward),
+                        next_obs=torch.as_tensor(nxt.final_obs),
                         next_state=torch.as_tensor(nxt.final_state),
                         terminated=torch.as_tensor(nxt.terminated, dtype=torch.float64),
-                    )  # fmt: skip
+                    )
                     done = np.logical_or(nxt.terminated, nxt.truncated)
                     if done.any():
                         returns.extend(float(r) for r in nxt.episode_return[done])
@@ -349,7 +374,7 @@ class Trainer:
             bar.close()
 
     def final_eval(self) -> EvalResult:
-        """The last segment's evaluation as an :class:`EvalResult` (recomputed deterministically)."""
+        """The last segment's evaluation as an :class:`EvalResult` (recomputed, deterministic)."""
         return self.evaluate(max(self.segment - 1, 0))
 
 
@@ -385,7 +410,9 @@ def _tb_writer(trainer: Trainer, purge_step: int | None) -> Any:
     return SummaryWriter(log_dir=str(trainer.run_dir / "tb"), purge_step=purge_step)
 
 
-def _execute(trainer: Trainer, *, on_step: Callable[[Trainer], None] | None, purge: int | None) -> TrainResult:
+def _execute(
+    trainer: Trainer, *, on_step: Callable[[Trainer], None] | None, purge: int | None
+) -> TrainResult:
     writer = _tb_writer(trainer, purge)
     trainer._write_status("running")
     try:
@@ -393,8 +420,11 @@ def _execute(trainer: Trainer, *, on_step: Callable[[Trainer], None] | None, pur
     except KeyboardInterrupt:
         hint = f"python -m svnr_rl resume {trainer.run_dir}"
         trainer._write_status("interrupted", resume=hint)
-        print(f"\ninterrupted at {trainer.env_steps} environment steps; the last checkpoint "
-              f"is kept. Continue with: {hint}", file=sys.stderr)  # fmt: skip
+        print(
+            f"\ninterrupted at {trainer.env_steps} environment steps; the last checkpoint "
+            f"is kept. Continue with: {hint}",
+            file=sys.stderr,
+        )
         raise
     except BaseException as exc:
         trainer._write_status("failed", error=f"{type(exc).__name__}: {exc}")
@@ -478,7 +508,9 @@ def resume(
     if overrides:
         bad = sorted(set(overrides) - allowed)
         if bad:
-            raise ConfigError(f"train.{bad[0]}: cannot be changed on resume (allowed: {sorted(allowed)})")
+            raise ConfigError(
+                f"train.{bad[0]}: cannot be changed on resume (allowed: {sorted(allowed)})"
+            )
         cfg = config_from_dict({"train": overrides}, cfg)
     trainer = Trainer(cfg, rd)
     ckpt = rd / "checkpoints" / "latest.pt"

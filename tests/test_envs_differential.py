@@ -224,3 +224,17 @@ def test_parallel_env_is_deterministic_over_many_episodes() -> None:
 
     assert run(1) == run(1)
     assert run(1) != run(2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_reward_runs_on_cuda_tensors() -> None:
+    game = max_of_three()
+    u = torch.tensor([[7.0, 7.0, -4.0], [0.0, 1.0, 2.0]], device="cuda", requires_grad=True)
+    r = game.reward(u)
+    assert r.device.type == "cuda"
+    r.sum().backward()
+    expected, grad = game.reward_and_grad(u.detach().cpu().double().numpy())
+    # float32 on the device against float64 on the CPU: float32 rounding of values up to ~100
+    np.testing.assert_allclose(r.detach().cpu().numpy(), expected, rtol=1e-5, atol=1e-4)
+    assert u.grad is not None
+    np.testing.assert_allclose(u.grad.cpu().numpy(), grad, rtol=1e-5, atol=1e-5)

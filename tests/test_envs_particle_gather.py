@@ -54,7 +54,7 @@ def test_reward_rule_and_arrival() -> None:
 
 
 def test_batched_form_equals_the_mpe2_reference_over_many_episodes() -> None:
-    n_envs, seed, steps = 8, 11, 300
+    n_envs, seed, steps = 12, 11, 400
     batched = BatchedParticleGather(n_envs)
     out = batched.reset(seed)
     refs = [ParticleGatherParallelEnv() for _ in range(n_envs)]

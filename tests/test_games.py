@@ -9,6 +9,7 @@ import pytest
 
 from svnr_core.games import (
     CooperativeGame,
+    FloatArray,
     climbing_game,
     figure1_left,
     figure1_right,
@@ -18,7 +19,7 @@ from svnr_core.games import (
 )
 
 
-def _chain() -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+def _chain() -> tuple[FloatArray, FloatArray]:
     """A valid 2-state, 1-agent, 2-action game (P, R)."""
     p = np.zeros((2, 2, 2))
     p[:, 0, 0] = 1.0

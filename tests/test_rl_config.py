@@ -34,9 +34,15 @@ def test_every_paper_task_has_a_preset(task: str) -> None:
 def test_overrides_parse_types() -> None:
     cfg = apply_overrides(
         Config(),
-        ["algo.num_particles=16", "algo.hidden=64,64", "algo.twin_critic=true",
-         'train.device="auto"', "alpha.alpha_end=0.1", "algo.topology=full"],
-    )  # fmt: skip
+        [
+            "algo.num_particles=16",
+            "algo.hidden=64,64",
+            "algo.twin_critic=true",
+            'train.device="auto"',
+            "alpha.alpha_end=0.1",
+            "algo.topology=full",
+        ],
+    )
     assert cfg.algo.num_particles == 16
     assert cfg.algo.hidden == (64, 64)
     assert cfg.algo.twin_critic is True

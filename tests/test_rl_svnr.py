@@ -25,21 +25,25 @@ class QuadraticCritic(nn.Module):
         self.centre, self.k, self.c0 = centre, k, c0
 
     def forward(self, state: Tensor, u: Tensor) -> Tensor:
-        return (self.c0 - self.k * ((u - self.centre) ** 2).sum(-1)).unsqueeze(-1)
+        q: Tensor = self.c0 - self.k * ((u - self.centre) ** 2).sum(-1)
+        return q.unsqueeze(-1)
 
     def q_min(self, state: Tensor, u: Tensor) -> Tensor:
-        return self(state, u).squeeze(-1)
+        return self.forward(state, u).squeeze(-1)
 
 
 def _batch(b: int, spec: TaskSpec = SPEC, terminated: float = 0.0) -> Batch:
     g = torch.Generator().manual_seed(0)
     n, o, s, a = spec.n_agents, spec.obs_dim, spec.state_dim, spec.action_dim
     return Batch(
-        obs=torch.randn(b, n, o, generator=g), state=torch.randn(b, s, generator=g),
-        action=torch.rand(b, n, a, generator=g) * 2 - 1, reward=torch.randn(b, generator=g),
-        next_obs=torch.randn(b, n, o, generator=g), next_state=torch.randn(b, s, generator=g),
+        obs=torch.randn(b, n, o, generator=g),
+        state=torch.randn(b, s, generator=g),
+        action=torch.rand(b, n, a, generator=g) * 2 - 1,
+        reward=torch.randn(b, generator=g),
+        next_obs=torch.randn(b, n, o, generator=g),
+        next_state=torch.randn(b, s, generator=g),
         terminated=torch.full((b,), terminated),
-    )  # fmt: skip
+    )
 
 
 def _svnr(**kw: object) -> SVNRAgent:
@@ -62,7 +66,8 @@ def test_direction_of_agent_i_reaches_only_agent_i_parameters() -> None:
         for actor in agent.actors
     ]
     assert grads[1] > 0.0
-    assert grads[0] == 0.0 and grads[2] == 0.0
+    assert grads[0] == 0.0
+    assert grads[2] == 0.0
 
 
 def test_policy_update_concentrates_samplers_on_the_critics_maximum() -> None:
@@ -109,4 +114,6 @@ def test_maddpg_update_changes_actors_and_critic() -> None:
     before = [p.clone() for p in agent.actors.parameters()]
     info = agent.update(_batch(16), alpha=1.0)
     assert all(math.isfinite(v) for v in info.values())
-    assert any(not torch.equal(a, b) for a, b in zip(before, agent.actors.parameters(), strict=True))
+    assert any(
+        not torch.equal(a, b) for a, b in zip(before, agent.actors.parameters(), strict=True)
+    )

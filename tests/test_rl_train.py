@@ -50,7 +50,9 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> Non
     assert json.loads((cut / "status.json").read_text())["state"] == "interrupted"
     assert load_checkpoint(cut / "checkpoints" / "latest.pt")["counters"]["segment"] == 1
     resumed = resume(cut)
-    assert (resumed.run_dir / "metrics.csv").read_text() == (full.run_dir / "metrics.csv").read_text()
+    assert (resumed.run_dir / "metrics.csv").read_text() == (
+        full.run_dir / "metrics.csv"
+    ).read_text()
     pf, pr = _params(full.run_dir), _params(cut)
     assert all(torch.equal(pf[k], pr[k]) for k in pf)
     assert resumed.final == full.final
@@ -60,9 +62,17 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> Non
 def test_run_folder_contents(tmp_path: Path) -> None:
     res = train(tiny_config(tmp_path, 'train.run_name="r"', "train.tensorboard=true"))
     d = res.run_dir
-    for name in ("config.json", "metrics.csv", "summary.json", "status.json",
-                 "checkpoints/latest.pt", "checkpoints/best.pt", "plots/learning_curve.png",
-                 "plots/joint_actions.png", "plots/converged_samples.png"):  # fmt: skip
+    for name in (
+        "config.json",
+        "metrics.csv",
+        "summary.json",
+        "status.json",
+        "checkpoints/latest.pt",
+        "checkpoints/best.pt",
+        "plots/learning_curve.png",
+        "plots/joint_actions.png",
+        "plots/converged_samples.png",
+    ):
         assert (d / name).is_file(), name
     assert any((d / "tb").glob("events.out.tfevents.*"))
     summary = json.loads((d / "summary.json").read_text())
@@ -74,30 +84,62 @@ def test_run_folder_contents(tmp_path: Path) -> None:
 
 
 def test_gamma_path_and_twin_critics_on_particle_gather(tmp_path: Path) -> None:
-    cfg = tiny_config(tmp_path, "algo.twin_critic=true", "train.eval_episodes=2",
-                      "algo.topology=random-peers", task="particle-gather")  # fmt: skip
+    cfg = tiny_config(
+        tmp_path,
+        "algo.twin_critic=true",
+        "train.eval_episodes=2",
+        "algo.topology=random-peers",
+        task="particle-gather",
+    )
     res = train(cfg)
     assert res.env_steps == 192
     assert torch.isfinite(torch.tensor(res.final.mean))
 
 
-def test_cli_train_evaluate_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["train", "--out", str(tmp_path), "--steps", "128", "--no-progress",
-            "--set", "train.eval_interval=64", "--set", "train.eval_episodes=8",
-            "--set", "algo.batch_size=32", "--set", "algo.learning_starts=32",
-            "--set", "algo.num_particles=4", "--set", "algo.policy_batch_size=4",
-            "--set", "algo.hidden=16", "--set", "train.tensorboard=false"]  # fmt: skip
+def test_cli_train_evaluate_and_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "train",
+        "--out",
+        str(tmp_path),
+        "--steps",
+        "128",
+        "--no-progress",
+        "--set",
+        "train.eval_interval=64",
+        "--set",
+        "train.eval_episodes=8",
+        "--set",
+        "algo.batch_size=32",
+        "--set",
+        "algo.learning_starts=32",
+        "--set",
+        "algo.num_particles=4",
+        "--set",
+        "algo.policy_batch_size=4",
+        "--set",
+        "algo.hidden=16",
+        "--set",
+        "train.tensorboard=false",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "final test return" in out and "gap to optimum" in out and "results in" in out
+    for text in ("final test return", "gap to optimum", "results in"):
+        assert text in out
     run = next(p for p in tmp_path.iterdir() if p.is_dir())
     assert main(["evaluate", str(run), "--episodes", "10"]) == 0
     assert "+-" in capsys.readouterr().out
     before = sorted(tmp_path.iterdir())
-    for bad in (["train", "--set", "algo.policy_lr=-1"], ["train", "--set", "alpha.alpha_end=0"],
-                ["train", "--set", "algo.num_particles=1"], ["train", "--task", "nope"],
-                ["train", "--set", "algo.nope=1"], ["evaluate", str(tmp_path / "missing.pt")],
-                ["resume", str(tmp_path / "nothing")]):  # fmt: skip
+    for bad in (
+        ["train", "--set", "algo.policy_lr=-1"],
+        ["train", "--set", "alpha.alpha_end=0"],
+        ["train", "--set", "algo.num_particles=1"],
+        ["train", "--task", "nope"],
+        ["train", "--set", "algo.nope=1"],
+        ["evaluate", str(tmp_path / "missing.pt")],
+        ["resume", str(tmp_path / "nothing")],
+    ):
         assert main([*bad, "--out", str(tmp_path)] if bad[0] == "train" else bad) == 2, bad
         assert "error:" in capsys.readouterr().err
     assert sorted(tmp_path.iterdir()) == before  # no run folder created for bad input
@@ -107,7 +149,14 @@ def test_cli_corrupted_checkpoint_exits_2_without_traceback(tmp_path: Path) -> N
     bad = tmp_path / "latest.pt"
     bad.write_bytes(b"\x00not a checkpoint")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "svnr_rl", "evaluate", str(bad)],
-                          capture_output=True, text=True, cwd=ROOT, env=env, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "svnr_rl", "evaluate", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 2
-    assert "corrupted" in proc.stderr and "Traceback" not in proc.stderr
+    assert "corrupted" in proc.stderr
+    assert "Traceback" not in proc.stderr

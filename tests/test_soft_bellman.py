@@ -15,6 +15,7 @@ In state 1 the two actions are identical, so every soft value there carries ``al
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import FrozenInstanceError
 from typing import Any
 
@@ -23,10 +24,13 @@ import pytest
 
 from svnr_core.games import CooperativeGame, FloatArray, figure1_right, penalty_game, random_game
 from svnr_core.soft_bellman import (
+    EvaluationMethod,
+    LinearSolver,
     SoftSolution,
     boltzmann_policy,
     hard_bellman_operator,
     importance_sampled_soft_value,
+    log_boltzmann_policy,
     soft_bellman_operator,
     soft_max,
     soft_policy_bellman_operator,
@@ -115,8 +119,11 @@ def test_chain_soft_policy_iteration_matches_closed_form() -> None:
     np.testing.assert_allclose(sol.Q, CHAIN_Q_STAR, rtol=0, atol=ATOL)
     np.testing.assert_allclose(sol.V, CHAIN_V_STAR, rtol=0, atol=ATOL)
     np.testing.assert_allclose(sol.policy, CHAIN_PI_STAR, rtol=0, atol=ATOL)
-    # Uniform start -> one improvement gives pi* here (Q^uniform(0, .) = Q*(0, .)).
-    assert sol.iterations == 2
+    # Q^uniform = Q* here (the rewards of state 0 do not depend on the policy and uniform is
+    # Boltzmann in state 1), so the first evaluation already has residual 0 and the returned
+    # policy is its Boltzmann improvement, pi*.
+    assert sol.iterations == 1
+    assert sol.residual <= 1e-15
 
 
 def test_chain_bellman_operators_fix_q_star() -> None:
@@ -133,13 +140,15 @@ def test_chain_bellman_operators_fix_q_star() -> None:
 
 @pytest.mark.parametrize("method", ["exact", "iterative"])
 @pytest.mark.parametrize("solver", ["dense", "sparse"])
-def test_chain_uniform_policy_evaluation_closed_form(method: str, solver: str) -> None:
+def test_chain_uniform_policy_evaluation_closed_form(
+    method: EvaluationMethod, solver: LinearSolver
+) -> None:
     """Uniform pi: V(1) = V*(1) (uniform is Boltzmann there), Q(0, .) = Q*(0, .),
     V(0) = mean Q(0, .) + log 2 = 1 + 2 log 2 + log(3) / 2."""
     game = chain_game()
     sol = soft_policy_evaluation(
         game, uniform_policy(game.joint_shape), 1.0, method=method, solver=solver, tol=1e-12
-    )  # type: ignore[arg-type]
+    )
     assert sol.converged
     np.testing.assert_allclose(sol.Q, CHAIN_Q_STAR, rtol=0, atol=ATOL)
     np.testing.assert_allclose(
@@ -153,8 +162,9 @@ def test_chain_deterministic_policy_evaluation_uses_zero_log_zero() -> None:
     V(0) = Q(0, 0) = 1.  A NaN from 0 log 0 would poison every entry."""
     game = chain_game()
     pi = np.array([[1.0, 0.0], [1.0, 0.0]])
-    for method in ("exact", "iterative"):
-        sol = soft_policy_evaluation(game, pi, 1.0, method=method, tol=1e-12)  # type: ignore[arg-type]
+    methods: tuple[EvaluationMethod, ...] = ("exact", "iterative")
+    for method in methods:
+        sol = soft_policy_evaluation(game, pi, 1.0, method=method, tol=1e-12)
         np.testing.assert_allclose(sol.Q, [[1.0, 1.0 + LOG3], [2.0, 2.0]], rtol=0, atol=ATOL)
         np.testing.assert_allclose(sol.V, [1.0, 2.0], rtol=0, atol=ATOL)
     np.testing.assert_allclose(soft_policy_value(np.zeros((1, 2)), [[1.0, 0.0]], 3.0), [0.0])
@@ -186,6 +196,23 @@ def test_sparse_auto_solver_agrees_with_dense_on_a_large_sparse_game() -> None:
     assert auto.residual < 1e-11
 
 
+def test_sparse_lu_path_on_a_local_chain_agrees_with_dense() -> None:
+    """Tridiagonal P_pi (action u moves to s + u - 1): the sparse LU branch, not the densified
+    one, and the same Q as the dense solve."""
+    n = 300
+    p = np.zeros((n, 3, n))
+    s = np.arange(n)
+    for u in range(3):
+        p[s, u, np.clip(s + u - 1, 0, n - 1)] = 1.0
+    game = CooperativeGame(p, np.random.default_rng(0).normal(size=(n, 3)), 0.9)
+    assert game.is_sparse
+    pi = boltzmann_policy(game.R, 0.7)
+    auto = soft_policy_evaluation(game, pi, 0.7)
+    dense = soft_policy_evaluation(game, pi, 0.7, solver="dense")
+    np.testing.assert_allclose(auto.Q, dense.Q, rtol=0, atol=1e-11)
+    assert auto.residual < 1e-12
+
+
 def test_results_are_frozen_and_read_only() -> None:
     sol = soft_value_iteration(chain_game(), 1.0)
     assert isinstance(sol, SoftSolution)
@@ -201,7 +228,7 @@ def test_every_entry_point_rejects_bad_alpha(alpha: object) -> None:
     game = chain_game()
     q = np.zeros(game.joint_shape)
     pi = uniform_policy(game.joint_shape)
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: soft_value(q, alpha),  # type: ignore[arg-type]
         lambda: boltzmann_policy(q, alpha),  # type: ignore[arg-type]
         lambda: soft_max(q, alpha),  # type: ignore[arg-type]
@@ -334,9 +361,22 @@ def test_soft_max_on_torch_reduces_tuple_axes_and_handles_minus_infinity() -> No
     x = torch.tensor(
         [[[0.0, -math.inf], [1.0, 2.0]], [[-math.inf, -math.inf], [-math.inf, -math.inf]]]
     )
-    out = soft_max(x, 1.0, axis=(1, 2))
+    out = soft_max(x, 1.0, axis=(1, 2))  # log(0) = -inf for the all -inf slice
     expected0 = math.log(1.0 + math.e + math.e**2)
     assert out[0].item() == pytest.approx(expected0, rel=1e-6)
     assert out[1].item() == -math.inf  # all -inf: no NaN
     xn: FloatArray = x.numpy().astype(np.float64)
-    np.testing.assert_allclose(soft_max(xn, 1.0, axis=(1, 2))[0], expected0, rtol=1e-15)
+    with np.errstate(divide="ignore"):  # log(0) = -inf, the right answer for that slice
+        out_np = soft_max(xn, 1.0, axis=(1, 2))
+    np.testing.assert_allclose(out_np, [expected0, -math.inf], rtol=1e-15)
+
+
+def test_log_boltzmann_policy_is_the_log_of_eq1_and_stays_finite_where_it_underflows() -> None:
+    q = figure1_right().R
+    np.testing.assert_allclose(np.exp(log_boltzmann_policy(q, 0.7)), boltzmann_policy(q, 0.7))
+    # at alpha = 1e-8 the off-optimal cells have probability exp(-3e8) == 0.0 in float64, but
+    # their log-probability is the exact finite value (0 - 3 - alpha log 2) / alpha
+    log_pi = log_boltzmann_policy(q, 1e-8)
+    assert boltzmann_policy(q, 1e-8)[0, 0, 1] == 0.0
+    np.testing.assert_allclose(log_pi[0, 0, 1], -3.0 / 1e-8 - LOG2, rtol=1e-12)
+    np.testing.assert_allclose(log_pi[0, 0, 0], -LOG2, atol=1e-6)

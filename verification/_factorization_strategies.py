@@ -196,3 +196,34 @@ def bayesian_network(sets: NegotiationSets, conds: Sequence[FloatArray]) -> Floa
         out = out * c
     shape = tuple(max(c.shape[ax] for c in conds) for ax in range(sets.n_agents))
     return np.asarray(np.broadcast_to(out, shape), dtype=np.float64).copy()
+
+
+# ------------------------------------------------------------------------ matrix games
+@st.composite
+def matrix_payoffs(
+    draw: st.DrawFn, max_agents: int = 3, max_actions: int = 3, bound: float = 3.0
+) -> FloatArray:
+    """A payoff table ``R[u_1, ..., u_N]`` with 1-3 agents, 1-3 actions each (<= 27 cells)."""
+    n = draw(st.integers(1, max_agents))
+    shape = draw(st.tuples(*[st.integers(1, max_actions) for _ in range(n)]))
+    size = math.prod(shape)
+    vals = draw(st.lists(st.floats(-bound, bound), min_size=size, max_size=size))
+    return np.asarray(np.array(vals).reshape(shape), dtype=np.float64)
+
+
+@st.composite
+def unique_optimum_payoffs(
+    draw: st.DrawFn, margin: float = 0.5, max_agents: int = 3, max_actions: int = 3
+) -> FloatArray:
+    """A payoff table whose best joint action beats every other one by at least ``margin``."""
+    r = draw(matrix_payoffs(max_agents, max_actions))
+    best = draw(st.integers(0, r.size - 1))
+    flat = r.reshape(-1).copy()
+    others = np.delete(flat, best)
+    flat[best] = (others.max() if others.size else 0.0) + margin + draw(st.floats(0.0, 2.0))
+    return np.asarray(flat.reshape(r.shape), dtype=np.float64)
+
+
+def opponent_shape(shape: tuple[int, ...], agent: int) -> tuple[int, ...]:
+    """Shape of a perceived opponent policy ``rho_i`` (the joint shape without axis ``i``)."""
+    return shape[:agent] + shape[agent + 1 :]

@@ -92,7 +92,7 @@ def stochastic_rows(draw: st.DrawFn, shape: tuple[int, ...], axes: int = 1) -> F
     )
     keep = draw(hnp.arrays(np.int64, lead, elements=st.integers(0, n_row - 1)))
     np.put_along_axis(weights, keep[..., np.newaxis], 1.0, axis=-1)
-    rows = weights / weights.sum(axis=-1, keepdims=True)
+    rows: FloatArray = weights / weights.sum(axis=-1, keepdims=True)
     return rows.reshape(shape)
 
 

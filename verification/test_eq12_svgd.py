@@ -50,8 +50,8 @@ def dense_bandwidth(x: FloatArray, bandwidth: Bandwidth) -> FloatArray:
     a, b = np.triu_indices(m, 1)
     med = np.median(d2[..., a, b], axis=-1)
     largest = d2.max(axis=(-2, -1))
-    med = np.where(med > 0, med, np.where(largest > 0, largest, 1.0))
-    return np.asarray(med / (math.log(m) if bandwidth == "median" else math.log(m + 1)))
+    log_n = math.log(m) if bandwidth == "median" else math.log(m + 1)
+    return np.asarray(np.where(med > 0, med / log_n, np.where(largest > 0, largest / log_n, 1.0)))
 
 
 def dense_svgd_direction(

@@ -65,4 +65,4 @@ def test_soft_policy_iteration_q_dominates_every_joint_policy(
     pi = data.draw(policies(game.joint_shape))
     star = soft_policy_iteration(game, alpha, 1e-9)
     other = soft_policy_evaluation(game, pi, alpha)
-    assert np.all(star.Q >= other.Q - star.error_bound - 2 * solve_slack(game, alpha))
+    assert np.all(other.Q - star.error_bound - 2 * solve_slack(game, alpha) <= star.Q)

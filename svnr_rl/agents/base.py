@@ -54,7 +54,9 @@ class Agent:
         self.action_dim = spec.action_dim
         self.joint_dim = n * spec.action_dim
         #: per-agent noise size of the common stream (also the exploration noise of MADDPG)
-        self.noise_dim = (cfg.noise_dim or spec.action_dim) if self.noise_conditioned else spec.action_dim
+        self.noise_dim = (
+            (cfg.noise_dim or spec.action_dim) if self.noise_conditioned else spec.action_dim
+        )
         sets = parse_topology(cfg.topology, n)
         self.dynamic_topology = sets is None
         if sets is None and not 1 <= cfg.peers <= n - 1:
@@ -65,7 +67,9 @@ class Agent:
         self.static_mask = torch.as_tensor(mask, dtype=dtype, device=device)
         self.actors = nn.ModuleList(self.build_actor(i) for i in range(n)).to(device, dtype)
         heads = 2 if cfg.twin_critic else 1
-        self.critic = Critic(spec.state_dim, self.joint_dim, cfg.critic_hidden, heads).to(device, dtype)
+        self.critic = Critic(spec.state_dim, self.joint_dim, cfg.critic_hidden, heads).to(
+            device, dtype
+        )
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_opt = torch.optim.Adam(self.actors.parameters(), lr=cfg.policy_lr)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
@@ -79,9 +83,13 @@ class Agent:
         """Agent ``i``'s actor network (default: the noise-conditioned sampler)."""
         nd = self.noise_dim if self.noise_conditioned else 0
         return Sampler(
-            self.spec.obs_dim, self.n_agents, nd, self.spec.action_dim, self.cfg.hidden,
+            self.spec.obs_dim,
+            self.n_agents,
+            nd,
+            self.spec.action_dim,
+            self.cfg.hidden,
             mask_input=self.dynamic_topology,
-        )  # fmt: skip
+        )
 
     def extra_modules(self) -> dict[str, nn.Module]:
         """Method-specific networks to checkpoint (e.g. target actors)."""
@@ -89,7 +97,14 @@ class Agent:
 
     @classmethod
     def act_one(
-        cls, actor: Sampler, i: int, obs_i: Tensor, noise: Tensor, mask_row: Tensor, *, explore: bool
+        cls,
+        actor: Sampler,
+        i: int,
+        obs_i: Tensor,
+        noise: Tensor,
+        mask_row: Tensor,
+        *,
+        explore: bool,
     ) -> Tensor:
         """Agent ``i``'s action from its *local* observation ``obs_i [..., obs_dim]``, the joint
         common noise ``noise [..., N, noise_dim]`` and its mask row ``[N]``."""
@@ -134,7 +149,9 @@ class Agent:
     def condition_coords(self, mask: Tensor, i: int) -> list[int]:
         """Joint-action coordinates of the agents in ``C_i`` under ``mask``."""
         d = self.action_dim
-        return [j * d + k for j in range(self.n_agents) if j != i and mask[i, j] > 0 for k in range(d)]
+        return [
+            j * d + k for j in range(self.n_agents) if j != i and mask[i, j] > 0 for k in range(d)
+        ]
 
     def critic_step(self, batch: Batch, alpha: float) -> float:
         """Eq. 11: regress ``Q(s, u)`` on ``c r + gamma (1 - terminated) V(s')``."""
@@ -147,7 +164,7 @@ class Agent:
         q = self.critic(batch.state, batch.action.flatten(1))
         loss = 0.5 * (q - y.unsqueeze(-1)).pow(2).mean(0).sum()
         self.critic_opt.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
+        loss.backward()
         if cfg.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.critic.parameters(), cfg.grad_clip)
         self.critic_opt.step()

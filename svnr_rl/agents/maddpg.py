@@ -42,28 +42,42 @@ class MADDPGAgent(Agent):
 
     @classmethod
     def act_one(
-        cls, actor: Sampler, i: int, obs_i: Tensor, noise: Tensor, mask_row: Tensor, *, explore: bool
+        cls,
+        actor: Sampler,
+        i: int,
+        obs_i: Tensor,
+        noise: Tensor,
+        mask_row: Tensor,
+        *,
+        explore: bool,
     ) -> Tensor:
-        u = actor(obs_i, noise, mask_row)
+        u: Tensor = actor(obs_i, noise, mask_row)
         if not explore:
             return u
         own = noise[..., i, : actor.action_dim]
-        return (u + EXPLORATION_STD * own).clamp(-1.0, 1.0)
+        explored: Tensor = (u + EXPLORATION_STD * own).clamp(-1.0, 1.0)
+        return explored
 
     def next_value(self, batch: Batch, alpha: float) -> Tensor:
         mask = self.static_mask
         u = torch.stack(
-            [a(batch.next_obs[:, i], batch.next_obs.new_zeros(()), mask[i])  # type: ignore[operator]
-             for i, a in enumerate(self.actors_target)], dim=1,
-        )  # fmt: skip
+            [
+                a(batch.next_obs[:, i], batch.next_obs.new_zeros(()), mask[i])
+                for i, a in enumerate(self.actors_target)
+            ],
+            dim=1,
+        )
         return self.critic_target.q_min(batch.next_state, u.flatten(1))
 
     def policy_step(self, batch: Batch, alpha: float) -> float:
         mask = self.static_mask
         u = torch.stack(
-            [a(batch.obs[:, i], batch.obs.new_zeros(()), mask[i])  # type: ignore[operator]
-             for i, a in enumerate(self.actors)], dim=1,
-        )  # fmt: skip
+            [
+                a(batch.obs[:, i], batch.obs.new_zeros(()), mask[i])
+                for i, a in enumerate(self.actors)
+            ],
+            dim=1,
+        )
         loss = -self.critic.q_min(batch.state, u.flatten(1)).mean()
         self.actor_opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]

@@ -8,13 +8,14 @@ with ``K = value_samples`` samples: from the uniform law on ``[-1, 1]^D``
 (``log q = -D log 2``, soft Q-learning) or, with ``value_proposal = "policy"``, from the
 samplers themselves with ``log q = 0`` (Eq. 11 read literally, ``E_{u' ~ p}``).
 
-**Policy update** (Eq. 9, 10).  For ``policy_batch_size`` replay states, ``M = num_particles``
+**Policy update** (Eq. 9, 10).  For ``policy_states`` replay states, ``M = num_particles``
 joint particles ``u^l = f_psi(xi^l, s)`` (fresh noise; every agent's particle ``l`` uses the same
 ``xi^l``, so the particles are joint samples).  With the critic's gradient and the tanh
 change-of-variables correction (soft Q-learning), the score of the target
 ``pi(u) ~ exp(Q(s, u)/alpha)`` on the squashed actions is
 
-.. math:: g^l = \\nabla_u \\big[Q(s, u^l)/\\alpha + \\textstyle\\sum_d \\log(1 - (u^l_d)^2 + 10^{-6})\\big].
+.. math:: g^l = \\nabla_u \\big[Q(s, u^l)/\\alpha
+          + \\textstyle\\sum_d \\log(1 - (u^l_d)^2 + 10^{-6})\\big].
 
 For each agent ``i`` the local-kernel Stein direction over ``S_i = {i} + C_i`` (Eq. 5/13) is
 :func:`svnr_core.stein.local_kernel_direction` on the detached particles; Eq. 9's
@@ -39,7 +40,7 @@ from svnr_rl.critic import soft_value_estimate
 from svnr_rl.nets import Sampler
 from svnr_rl.replay import Batch
 
-__all__ = ["SVNRAgent", "TANH_EPS"]
+__all__ = ["TANH_EPS", "SVNRAgent"]
 
 #: the tanh correction's epsilon (soft Q-learning): ``log(1 - u^2 + 1e-6)``
 TANH_EPS = 1e-6
@@ -53,25 +54,43 @@ class SVNRAgent(Agent):
 
     @classmethod
     def act_one(
-        cls, actor: Sampler, i: int, obs_i: Tensor, noise: Tensor, mask_row: Tensor, *, explore: bool
+        cls,
+        actor: Sampler,
+        i: int,
+        obs_i: Tensor,
+        noise: Tensor,
+        mask_row: Tensor,
+        *,
+        explore: bool,
     ) -> Tensor:
-        return actor(obs_i, noise, mask_row)
+        u: Tensor = actor(obs_i, noise, mask_row)
+        return u
 
     def sample_particles(self, obs: Tensor, mask: Tensor, m: int) -> Tensor:
         """``m`` joint samples per state: ``obs [B, N, obs_dim] -> u [B, m, N, action_dim]``."""
         b = obs.shape[0]
         xi = torch.randn(
-            (b, m, self.n_agents, self.noise_dim), generator=self.gen, device=self.device,
+            (b, m, self.n_agents, self.noise_dim),
+            generator=self.gen,
+            device=self.device,
             dtype=self.dtype,
-        )  # fmt: skip
+        )
         obs_m = obs.unsqueeze(1).expand(b, m, *obs.shape[1:])
-        return self.act(obs_m.reshape(b * m, *obs.shape[1:]), xi.reshape(b * m, *xi.shape[2:]),
-                        mask, explore=True).reshape(b, m, self.n_agents, self.action_dim)  # fmt: skip
+        return self.act(
+            obs_m.reshape(b * m, *obs.shape[1:]),
+            xi.reshape(b * m, *xi.shape[2:]),
+            mask,
+            explore=True,
+        ).reshape(b, m, self.n_agents, self.action_dim)
 
     def next_value(self, batch: Batch, alpha: float) -> Tensor:
         b, k, d = batch.next_state.shape[0], self.cfg.value_samples, self.joint_dim
         if self.cfg.value_proposal == "uniform":
-            u = 2.0 * torch.rand((b, k, d), generator=self.gen, device=self.device, dtype=self.dtype) - 1.0
+            u = (
+                2.0
+                * torch.rand((b, k, d), generator=self.gen, device=self.device, dtype=self.dtype)
+                - 1.0
+            )
             log_q: float = -d * math.log(2.0)
         else:
             u = self.sample_particles(batch.next_obs, self.update_mask(), k).reshape(b, k, d)
@@ -81,8 +100,8 @@ class SVNRAgent(Agent):
         return soft_value_estimate(q, alpha, log_q)
 
     def stein_direction(self, state: Tensor, u: Tensor, alpha: float, mask: Tensor) -> Tensor:
-        """Eq. 9's ``Delta f`` for particles ``u [B, M, D]`` at ``state [B, state_dim]``: ``[B, M, D]``."""
-        b, m, d = u.shape
+        """Eq. 9's ``Delta f`` ``[B, M, D]`` for particles ``u [B, M, D]`` at ``state [B, S]``."""
+        b, m, _ = u.shape
         x = u.detach().requires_grad_(True)
         s = state.unsqueeze(1).expand(b, m, state.shape[-1])
         log_p = self.critic.q_min(s, x) / alpha + torch.log(1.0 - x * x + TANH_EPS).sum(-1)
@@ -92,14 +111,16 @@ class SVNRAgent(Agent):
         parts = []
         for i in range(self.n_agents):
             phi = local_kernel_direction(
-                x, score, update=list(range(i * a, (i + 1) * a)),
+                x,
+                score,
+                update=list(range(i * a, (i + 1) * a)),
                 condition=self.condition_coords(mask, i),
-            )  # fmt: skip
+            )
             parts.append(phi)
         return alpha * torch.cat(parts, dim=-1)
 
     def policy_step(self, batch: Batch, alpha: float) -> float:
-        bp = min(self.cfg.policy_batch_size, batch.obs.shape[0])
+        bp = min(self.cfg.policy_states, batch.obs.shape[0])
         mask = self.update_mask()
         u = self.sample_particles(batch.obs[:bp], mask, self.cfg.num_particles).flatten(2)
         direction = self.stein_direction(batch.state[:bp], u, alpha, mask)

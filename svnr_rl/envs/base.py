@@ -72,7 +72,7 @@ class BatchedEnv(Protocol):
         ...
 
     def step(self, actions: FloatArray) -> BatchStep:
-        """Advance every environment by one step with ``actions`` of shape ``[B, N, action_dim]``."""
+        """Advance every environment one step; ``actions`` has shape ``[B, N, action_dim]``."""
         ...
 
     def close(self) -> None:

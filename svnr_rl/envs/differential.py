@@ -17,6 +17,7 @@ The reward is :meth:`svnr_core.differential_games.DifferentialGame.reward` (the 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from svnr_core.differential_games import DifferentialGame
 from svnr_rl.envs.base import BatchStep, FloatArray, TaskSpec, check_actions
@@ -47,7 +48,7 @@ class DifferentialGameEnv:
             optimum_value=game.optimum_value,
         )
 
-    def native_actions(self, actions: FloatArray) -> FloatArray:
+    def native_actions(self, actions: ArrayLike) -> FloatArray:
         """Validated normalised actions ``[B, N, 1]`` -> native joint actions ``u`` ``[B, N]``."""
         return check_actions(actions, self.num_envs, self.spec)[..., 0] * self.spec.action_scale
 
@@ -70,7 +71,7 @@ class DifferentialGameEnv:
         """Start all environments (``seed`` is unused: the game has no randomness)."""
         return self._result(np.zeros(self.num_envs), done=False)
 
-    def step(self, actions: FloatArray) -> BatchStep:
+    def step(self, actions: ArrayLike) -> BatchStep:
         """One single-step episode per environment: reward ``r(u)``, all terminated.
 
         ``final_obs``/``final_state`` are the same (constant) arrays as ``obs``/``state``.

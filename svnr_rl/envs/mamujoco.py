@@ -42,9 +42,9 @@ import warnings
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
-from svnr_rl.envs.base import BatchStep, FloatArray, TaskSpec, check_actions
+from svnr_rl.envs.base import BatchStep, TaskSpec, check_actions
 
 EPISODE_LIMIT = 1000
 
@@ -127,7 +127,7 @@ class BatchedMaMuJoCo:
         obs, st = self._obs.copy(), self._state.copy()
         return BatchStep(obs, st, zeros, no, no.copy(), obs.copy(), st.copy(), zeros.copy())
 
-    def step(self, actions: FloatArray) -> BatchStep:
+    def step(self, actions: ArrayLike) -> BatchStep:
         """Step every environment once; finished ones are reset (their last observation is kept
         in ``final_obs`` / ``final_state``)."""
         if not self._started:

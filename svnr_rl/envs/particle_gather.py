@@ -47,7 +47,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 from mpe2._mpe_utils.core import Agent, Landmark, World
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from pettingzoo import ParallelEnv
 
 from svnr_rl.envs.base import BatchStep, BoolArray, FloatArray, TaskSpec, check_actions
@@ -361,7 +361,7 @@ class BatchedParticleGather:
         no = np.zeros(self.num_envs, dtype=np.bool_)
         return BatchStep(obs, state, zeros, no, no.copy(), obs.copy(), state.copy(), zeros.copy())
 
-    def step(self, actions: FloatArray) -> BatchStep:
+    def step(self, actions: ArrayLike) -> BatchStep:
         """One physics step of every environment, reward, and automatic reset of finished ones."""
         if self._init is None:
             raise ValueError("step() called before reset()")

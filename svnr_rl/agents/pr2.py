@@ -1,0 +1,209 @@
+r"""PR2 (Wen et al., 2019): level-1 probabilistic recursive reasoning, soft actor-critic form.
+
+Agent ``i`` owns
+
+* a policy ``pi_i(u_i | o_i)``: a noise-conditioned sampler ``u_i = f_i(xi_i, o_i)`` that reads
+  only its own noise (decentralized, uncoordinated execution);
+* a conditional opponent model ``rho_i(u_{-i} | o_i, u_i)``: a sampler
+  ``u_{-i} = g_i(eta, o_i, u_i)`` with its own training noise ``eta``, the level-1 belief
+  "how the others respond to my action".
+
+The joint policy of agent ``i``'s reasoning factorizes as
+``pi(u_i, u_{-i} | s) = pi_i(u_i | s) rho_i(u_{-i} | s, u_i)``; with the soft optimal joint
+``exp(Q(s, u) / alpha)`` the two factors are (PR2, Sec. 4)
+
+.. math::
+
+   \rho_i(u_{-i} \mid s, u_i) &\propto \exp\big(Q(s, u_i, u_{-i}) / \alpha\big), \\
+   \pi_i(u_i \mid s) &\propto \exp\big(\bar Q_i(s, u_i) / \alpha\big), \qquad
+   \bar Q_i(s, u_i) = \mathbb E_{u_{-i} \sim \rho_i(\cdot \mid s, u_i)} Q(s, u_i, u_{-i}),
+
+i.e. the policy maximizes ``E_{rho_i}[Q] + alpha H(pi_i)``.  Both samplers are trained by
+amortized SVGD (Eq. 12) towards their targets, with the squashed score of
+:func:`svnr_rl.agents.masql.squashed_score`:
+
+* **opponent model**: at each replay state, one own action ``u_i ~ pi_i`` -- the agent's *own
+  sampled* action, not the buffer's -- and ``M`` opponent particles; the SVGD direction over
+  ``u_{-i}`` towards ``exp(Q(s, u_i, .) / alpha)``;
+* **policy**: ``M`` particles ``u_i``, one opponent sample ``u_{-i} = g_i(eta, o_i, u_i)`` per
+  particle, the score ``grad_{u_i}`` of ``Q(s, u_i, g_i(eta, o_i, u_i)) / alpha`` (total
+  derivative through the reparameterized opponent model: an unbiased one-sample estimate of
+  ``grad_{u_i} bar Q_i``), the SVGD direction over ``u_i``.
+
+Both losses are evaluated on the *current* observations of the batch (the older public code
+evaluates the policy loss on next observations and feeds buffer actions to the opponent
+model, NOTES.md).  The critic target is the importance-sampled joint soft value of
+:func:`svnr_rl.agents.masql.uniform_soft_value`.  ``alpha`` follows the one shared schedule;
+the opponent models use the shared network size and learning rate (``algo.hidden``,
+``algo.policy_lr``) and sit in the actor optimizer, so they are checkpointed with it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from svnr_core.stein import svgd_direction
+from svnr_rl.agents.base import Agent
+from svnr_rl.agents.masql import own_noise_only, squashed_score, uniform_soft_value
+from svnr_rl.nets import Sampler
+from svnr_rl.replay import Batch
+
+__all__ = ["OpponentModel", "PR2Agent", "assemble_joint"]
+
+
+def assemble_joint(own: Tensor, others: Tensor, i: int, n: int) -> Tensor:
+    """The joint action ``[..., N a]`` from agent ``i``'s ``own [..., a]`` and the others'
+    ``others [..., (N-1) a]`` (agents ``j != i`` in increasing order)."""
+    a = own.shape[-1]
+    if others.shape[-1] != (n - 1) * a:
+        raise ValueError(
+            f"others must have {(n - 1) * a} coordinates for {n} agents; got {others.shape[-1]}"
+        )
+    return torch.cat([others[..., : i * a], own, others[..., i * a :]], dim=-1)
+
+
+class OpponentModel(nn.Module):
+    """``rho_i(u_{-i} | o_i, u_i)``: ``tanh(MLP([o_i, u_i, eta]))`` with ``eta ~ N(0, I)``."""
+
+    def __init__(
+        self, obs_dim: int, action_dim: int, n_agents: int, hidden: tuple[int, ...]
+    ) -> None:
+        super().__init__()
+        self.out_dim = (n_agents - 1) * action_dim
+        self.noise_dim = self.out_dim
+        self.sampler = Sampler(
+            obs_dim + action_dim, 1, self.noise_dim, self.out_dim, hidden, mask_input=False
+        )
+
+    def forward(self, obs_i: Tensor, own: Tensor, eta: Tensor) -> Tensor:
+        """``obs_i [..., o]``, ``own [..., a]``, ``eta [..., (N-1) a]`` -> ``u_{-i}``
+        ``[..., (N-1) a]``."""
+        out: Tensor = self.sampler(
+            torch.cat([obs_i, own], dim=-1), eta.unsqueeze(-2), obs_i.new_ones(1)
+        )
+        return out
+
+
+class PR2Agent(Agent):
+    """Level-1 PR2 with conditional opponent models (see the module docstring)."""
+
+    name: ClassVar[str] = "pr2"
+    noise_conditioned: ClassVar[bool] = True
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        own_noise_only(self)
+        if self.n_agents < 2:
+            raise ValueError("PR2 needs at least 2 agents (an opponent to model)")
+        self.opponents = nn.ModuleList(
+            OpponentModel(self.spec.obs_dim, self.action_dim, self.n_agents, self.cfg.hidden)
+            for _ in range(self.n_agents)
+        ).to(self.device, self.dtype)
+        self.actor_opt.add_param_group({"params": list(self.opponents.parameters())})
+
+    def build_actor(self, i: int) -> Sampler:
+        return Sampler(
+            self.spec.obs_dim,
+            self.n_agents,
+            self.noise_dim,
+            self.action_dim,
+            self.cfg.hidden,
+            mask_input=False,
+        )
+
+    def extra_modules(self) -> dict[str, nn.Module]:
+        return {"opponents": self.opponents}
+
+    @classmethod
+    def act_one(
+        cls,
+        actor: Sampler,
+        i: int,
+        obs_i: Tensor,
+        noise: Tensor,
+        mask_row: Tensor,
+        *,
+        explore: bool,
+    ) -> Tensor:
+        out: Tensor = actor(obs_i, noise, mask_row)
+        return out
+
+    def next_value(self, batch: Batch, alpha: float) -> Tensor:
+        return uniform_soft_value(
+            self.critic_target,
+            batch.next_state,
+            alpha,
+            self.cfg.value_samples,
+            self.joint_dim,
+            self.gen,
+        )
+
+    def _randn(self, *shape: int) -> Tensor:
+        return torch.randn(shape, generator=self.gen, device=self.device, dtype=self.dtype)
+
+    def own_particles(self, i: int, obs_i: Tensor, m: int) -> Tensor:
+        """``m`` samples of ``pi_i`` per state: ``obs_i [B, o] -> [B, m, a]``."""
+        b = obs_i.shape[0]
+        xi = self._randn(b, m, self.n_agents, self.noise_dim)
+        obs_m = obs_i.unsqueeze(1).expand(b, m, obs_i.shape[-1])
+        out: Tensor = self.actors[i](obs_m, xi, self.static_mask[i])
+        return out
+
+    def opponent_loss(
+        self, i: int, obs_i: Tensor, state: Tensor, own: Tensor, alpha: float
+    ) -> Tensor:
+        """SVGD surrogate of ``rho_i`` at the agent's own sampled actions ``own [B, a]``."""
+        b, m = obs_i.shape[0], self.cfg.num_particles
+        rho: OpponentModel = self.opponents[i]  # type: ignore[assignment]
+        own_m = own.detach().unsqueeze(1).expand(b, m, self.action_dim)
+        obs_m = obs_i.unsqueeze(1).expand(b, m, obs_i.shape[-1])
+        others: Tensor = rho(obs_m, own_m, self._randn(b, m, rho.noise_dim))  # [B, m, (N-1) a]
+        s = state.unsqueeze(1).expand(b, m, state.shape[-1])
+        joint = assemble_joint(own_m, others.detach(), i, self.n_agents)
+        score = squashed_score(lambda x: self.critic.q_min(s, x), joint, alpha)
+        a = self.action_dim
+        score_others = torch.cat([score[..., : i * a], score[..., (i + 1) * a :]], dim=-1)
+        direction: Tensor = alpha * svgd_direction(others.detach(), score_others)
+        return -(others * direction).sum(-1).mean()
+
+    def policy_loss(
+        self, i: int, obs_i: Tensor, state: Tensor, alpha: float
+    ) -> tuple[Tensor, Tensor]:
+        """SVGD surrogate of ``pi_i`` towards ``exp(bar Q_i / alpha)``; also returns the
+        particles ``[B, M, a]`` (their first one feeds the opponent update)."""
+        b, m = obs_i.shape[0], self.cfg.num_particles
+        rho: OpponentModel = self.opponents[i]  # type: ignore[assignment]
+        u = self.own_particles(i, obs_i, m)  # [B, m, a]
+        obs_m = obs_i.unsqueeze(1).expand(b, m, obs_i.shape[-1])
+        eta = self._randn(b, m, rho.noise_dim)
+        s = state.unsqueeze(1).expand(b, m, state.shape[-1])
+
+        def q_bar(x: Tensor) -> Tensor:
+            # total derivative through u_{-i}(u_i): a one-sample estimate of grad bar Q_i
+            joint = assemble_joint(x, rho(obs_m, x, eta), i, self.n_agents)
+            out: Tensor = self.critic.q_min(s, joint)
+            return out
+
+        score = squashed_score(q_bar, u, alpha)
+        direction: Tensor = alpha * svgd_direction(u.detach(), score)
+        return -(u * direction).sum(-1).mean(), u
+
+    def policy_step(self, batch: Batch, alpha: float) -> float:
+        bp = min(self.cfg.policy_batch_size, batch.obs.shape[0])
+        obs, state = batch.obs[:bp], batch.state[:bp]
+        total = obs.new_zeros(())
+        for i in range(self.n_agents):
+            lp, u = self.policy_loss(i, obs[:, i], state, alpha)
+            lo = self.opponent_loss(i, obs[:, i], state, u[:, 0], alpha)
+            total = total + lp + lo
+        self.actor_opt.zero_grad(set_to_none=True)
+        total.backward()  # type: ignore[no-untyped-call]
+        if self.cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_(
+                [*self.actors.parameters(), *self.opponents.parameters()], self.cfg.grad_clip
+            )
+        self.actor_opt.step()
+        return float(total.detach())

@@ -1,0 +1,527 @@
+"""Convergence demonstrations of the Stein / negotiation core, and the command that draws them.
+
+``python -m verification.figures negotiation --out docs/figures`` runs, with fixed seeds,
+
+1. SVGD (Eq. 12) on a 2-D Gaussian mixture, compared by MMD with exact samples;
+2. negotiated reasoning (Eq. 4, 5, 7) on *Two Modalities*, ``pi*(u) ~ exp(r(u) / alpha)`` with
+   ``alpha = 1`` on ``[-10, 10]^3``, with nested and with empty negotiation sets, compared with
+   exact samples of the target (drawn from a fine grid);
+3. annealed negotiation on *Max of Three* (``alpha`` from large to small) started near the local
+   optimum ``(-5, -5, 3)``, for ``s2`` in {1.5, 2, 3};
+
+prints every number, writes them to ``negotiation_numbers.json`` and saves the pictures (joint
+scatter plots in the manner of the paper's Fig. 3 and Fig. 5) next to it.
+
+The experiment functions are imported by ``tests/test_stein.py`` and ``tests/test_negotiation.py``
+(which run smaller, fixed-seed versions), so the tests and the pictures share one definition.
+matplotlib is imported only when drawing (Agg backend).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from svnr_core.differential_games import DifferentialGame, max_of_three, two_modalities
+from svnr_core.negotiation import NegotiationResult, SetsSpec, negotiate
+from svnr_core.stein import mmd_squared, svgd_direction
+
+FloatArray = NDArray[np.float64]
+
+#: Kernel bandwidth ``h`` of the MMD on the differential games (``k = exp(-d^2 / h)``): between
+#: the spread inside a mode (``E d^2`` of two draws: 34 for the wide, 12 for the narrow mode)
+#: and the distance between the modes (``d^2 = 324``), so the MMD sees both shape and weights.
+GAME_MMD_BANDWIDTH = 20.0
+
+#: Cells per axis of the grid from which exact target samples are drawn on ``[-10, 10]^3``:
+#: cell width 0.167, i.e. < 1/8 of the smallest standard deviation (1.41) of Two Modalities.
+GRID_CELLS = 120
+
+
+# --------------------------------------------------------------------------- exact samples
+
+
+def grid_sampler(
+    log_density: Callable[[FloatArray], FloatArray], dim: int, bound: float, cells: int = GRID_CELLS
+) -> Callable[[int, np.random.Generator], FloatArray]:
+    """Exact-up-to-discretisation sampler of ``p ~ exp(log_density)`` on ``[-bound, bound]^dim``.
+
+    The density is evaluated once at the centres of ``cells^dim`` equal cells; a sample draws a
+    cell with probability proportional to ``p(centre)`` and places the point uniformly inside it:
+    an exact sample of the piecewise-constant approximation of ``p``.
+    """
+    edges = np.linspace(-bound, bound, cells + 1)
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    grid = np.stack(np.meshgrid(*([centres] * dim), indexing="ij"), axis=-1).reshape(-1, dim)
+    logp = log_density(grid)
+    w = np.exp(logp - logp.max())
+    cdf = np.cumsum(w / w.sum())
+    half = bound / cells
+
+    def sample(size: int, rng: np.random.Generator) -> FloatArray:
+        idx = np.minimum(np.searchsorted(cdf, rng.uniform(size=size)), len(cdf) - 1)
+        return np.asarray(grid[idx] + rng.uniform(-half, half, size=(size, dim)))
+
+    return sample
+
+
+_SAMPLERS: dict[str, Callable[[int, np.random.Generator], FloatArray]] = {}
+
+
+def two_modalities_sampler() -> Callable[[int, np.random.Generator], FloatArray]:
+    """Exact sampler of Two Modalities' ``pi* ~ exp(r)`` (built once per process)."""
+    if "two_modalities" not in _SAMPLERS:
+        game = two_modalities()
+        _SAMPLERS["two_modalities"] = grid_sampler(
+            lambda x: np.asarray(game.reward(x)), game.n_agents, game.action_bound
+        )
+    return _SAMPLERS["two_modalities"]
+
+
+def basin_masses(game: DifferentialGame, u: FloatArray) -> tuple[float, float]:
+    """Fractions of joint actions whose active branch is ``g1`` (optimum near ``(-5, -5, 3)``)
+    and ``g2`` (the other optimum): the mass "near each optimum"."""
+    g1, g2 = (np.asarray(g) for g in game._branches(u, np))
+    first = float(np.mean(g1 >= g2))
+    return first, 1.0 - first
+
+
+def low_reward_mass(game: DifferentialGame, u: FloatArray) -> float:
+    """Fraction of joint actions worth less than 0 (mixed corners of the action box)."""
+    return float(np.mean(np.asarray(game.reward(u)) < 0.0))
+
+
+# --------------------------------------------------------------------------- 1. SVGD on a GMM
+
+GMM_MEANS = np.array([[-2.0, 0.0], [2.0, 1.0], [0.0, -2.5]])
+GMM_SDS = np.array([0.7, 0.9, 0.6])
+GMM_WEIGHTS = np.array([0.3, 0.45, 0.25])
+GMM_MMD_BANDWIDTH = 1.0  # comparable with the component variances (0.36 .. 0.81)
+
+
+def gmm_log_density_and_score(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Log-density and score of the isotropic 2-D Gaussian mixture ``GMM_*``."""
+    diff = x[..., None, :] - GMM_MEANS  # [..., K, 2]
+    var = GMM_SDS**2
+    logc = (
+        np.log(GMM_WEIGHTS) - np.log(2 * math.pi * var) - 0.5 * np.sum(diff**2, axis=-1) / var
+    )
+    top = logc.max(axis=-1, keepdims=True)
+    resp = np.exp(logc - top)
+    norm = resp.sum(axis=-1, keepdims=True)
+    logp = (top + np.log(norm))[..., 0]
+    score = np.sum((resp / norm)[..., None] * (-diff / var[:, None]), axis=-2)
+    return logp, score
+
+
+def gmm_exact_samples(size: int, rng: np.random.Generator) -> FloatArray:
+    comp = rng.choice(len(GMM_WEIGHTS), size=size, p=GMM_WEIGHTS)
+    return np.asarray(GMM_MEANS[comp] + GMM_SDS[comp, None] * rng.standard_normal((size, 2)))
+
+
+@dataclass(frozen=True)
+class GmmOutcome:
+    """MMD^2 (unbiased, ``h = GMM_MMD_BANDWIDTH``) to ``n_exact`` exact samples: of the initial
+    particles, of the SVGD particles, and of independent exact samples of the same size (the
+    median over ``n_null`` draws and the largest)."""
+
+    n_particles: int
+    steps: int
+    mmd2_initial: float
+    mmd2_svgd: float
+    mmd2_iid_median: float
+    mmd2_iid_max: float
+
+
+def svgd_gmm(
+    seed: int, n_particles: int = 100, steps: int = 500, step_size: float = 0.5
+) -> tuple[FloatArray, FloatArray]:
+    """SVGD (Eq. 12, fixed step with the Liu & Wang adaptive rule) from ``N((0, 0), 3^2 I)``."""
+    rng = np.random.default_rng(seed)
+    init = 3.0 * rng.standard_normal((n_particles, 2))
+    res = negotiate(
+        init,
+        gmm_log_density_and_score,
+        rounds=steps,
+        agents=[[0, 1]],  # one agent owning both coordinates: plain SVGD
+        step_size=step_size,
+        adaptive=True,
+    )
+    return init, np.asarray(res.particles)
+
+
+def gmm_experiment(
+    seed: int = 0, n_particles: int = 100, steps: int = 500, n_exact: int = 2000, n_null: int = 20
+) -> GmmOutcome:
+    init, final = svgd_gmm(seed, n_particles, steps)
+    rng = np.random.default_rng(seed + 1000)
+    exact = gmm_exact_samples(n_exact, rng)
+    null = [
+        float(mmd_squared(gmm_exact_samples(n_particles, rng), exact, bandwidth=GMM_MMD_BANDWIDTH))
+        for _ in range(n_null)
+    ]
+    return GmmOutcome(
+        n_particles=n_particles,
+        steps=steps,
+        mmd2_initial=float(mmd_squared(init, exact, bandwidth=GMM_MMD_BANDWIDTH)),
+        mmd2_svgd=float(mmd_squared(final, exact, bandwidth=GMM_MMD_BANDWIDTH)),
+        mmd2_iid_median=float(np.median(null)),
+        mmd2_iid_max=float(np.max(null)),
+    )
+
+
+# --------------------------------------------------------------------------- 2. Two Modalities
+
+
+@dataclass(frozen=True)
+class TwoModalitiesOutcome:
+    """Negotiated reasoning on Two Modalities (alpha = 1) against exact target samples.
+
+    ``mass_*``: fractions in the basin of the optimum ``(-5, -5, 3)`` (``g1`` active) and of
+    ``(7, 7, -3)``; ``low_reward_mass``: fraction with ``r(u) < 0`` (worth little: the optima are
+    worth 10, and the exact target puts ~0 mass there -- it takes a 4.5-sigma deviation from an
+    optimum); ``mmd2``: unbiased MMD^2 (``h = GAME_MMD_BANDWIDTH``) to ``n_exact`` exact samples;
+    ``mean_reward``: mean ``r`` over particles.  The ``exact_*`` fields describe the
+    target itself (from the grid) and ``product_*`` the product of its exact marginals (exact
+    samples with each coordinate shuffled independently): what decentralised, uncoordinated
+    sampling of the exact marginals would execute.  ``mmd2_iid_*``: the MMD^2 of independent
+    exact samples of the same size as the particles (median and largest of ``n_null``).
+    """
+
+    sets: str
+    seed: int
+    n_particles: int
+    rounds: int
+    mass_first: float
+    mass_second: float
+    low_reward_mass: float
+    mmd2: float
+    mean_reward: float
+    exact_mass_first: float
+    exact_low_reward_mass: float
+    exact_mean_reward: float
+    product_mass_first: float
+    product_low_reward_mass: float
+    product_mean_reward: float
+    product_mmd2: float
+    mmd2_iid_median: float
+    mmd2_iid_max: float
+
+
+def game_target(game: DifferentialGame, alpha: float = 1.0) -> Callable[[Any], tuple[Any, Any]]:
+    """``u -> (r(u) / alpha, grad r(u) / alpha)``: the Boltzmann target ``log pi* = r / alpha``."""
+
+    def target(u: Any) -> tuple[Any, Any]:
+        r, g = game.reward_and_grad(u)
+        return r / alpha, g / alpha
+
+    return target
+
+
+def two_modalities_negotiation(
+    sets: SetsSpec,
+    seed: int,
+    n_particles: int = 200,
+    rounds: int = 600,
+    warmup_alpha: float = 10.0,
+    record_every: int | None = None,
+) -> tuple[FloatArray, NegotiationResult]:
+    """Negotiation on Two Modalities from particles uniform on the box (independent coordinates).
+
+    Adaptive step (Liu & Wang rule, step 0.5), median bandwidth, clipping to ``[-10, 10]``.  A
+    tempering warm-up: ``alpha`` falls geometrically from ``warmup_alpha`` to the target's
+    ``alpha = 1`` over the first half of the rounds and stays there (``warmup_alpha = 1``: none).
+    The warm-up lets particles cross between the basins while the tempered target still joins
+    them; without it the split between the optima is frozen by the first rounds.
+    """
+    game = two_modalities()
+    rng = np.random.default_rng(seed)
+    b = game.action_bound
+    init = rng.uniform(-b, b, size=(n_particles, game.n_agents))
+    half = max(rounds // 2, 1)
+    warm = geometric_schedule(warmup_alpha, 1.0, half + 1)
+    res = negotiate(
+        init,
+        game_target(game),
+        rounds=rounds,
+        sets=sets,
+        step_size=0.5,
+        adaptive=True,
+        bounds=(-b, b),
+        temperature=lambda k: warm(min(k, half)),
+        record_every=record_every,
+    )
+    return init, res
+
+
+def two_modalities_experiment(
+    sets: str,
+    seed: int = 0,
+    n_particles: int = 200,
+    rounds: int = 600,
+    n_exact: int = 4000,
+    n_null: int = 20,
+) -> TwoModalitiesOutcome:
+    game = two_modalities()
+    _, res = two_modalities_negotiation(sets, seed, n_particles, rounds)  # type: ignore[arg-type]
+    u = np.asarray(res.particles)
+    rng = np.random.default_rng(seed + 1000)
+    sample = two_modalities_sampler()
+    exact = sample(n_exact, rng)
+    ref = sample(n_exact, rng)
+    product = np.stack([rng.permutation(ref[:, i]) for i in range(game.n_agents)], axis=1)
+    null = [
+        float(mmd_squared(sample(n_particles, rng), exact, bandwidth=GAME_MMD_BANDWIDTH))
+        for _ in range(n_null)
+    ]
+    return TwoModalitiesOutcome(
+        sets=sets,
+        seed=seed,
+        n_particles=n_particles,
+        rounds=rounds,
+        mass_first=basin_masses(game, u)[0],
+        mass_second=basin_masses(game, u)[1],
+        low_reward_mass=low_reward_mass(game, u),
+        mmd2=float(mmd_squared(u, exact, bandwidth=GAME_MMD_BANDWIDTH)),
+        mean_reward=float(np.mean(game.reward(u))),
+        exact_mass_first=basin_masses(game, ref)[0],
+        exact_low_reward_mass=low_reward_mass(game, ref),
+        exact_mean_reward=float(np.mean(game.reward(ref))),
+        product_mass_first=basin_masses(game, product)[0],
+        product_low_reward_mass=low_reward_mass(game, product),
+        product_mean_reward=float(np.mean(game.reward(product))),
+        product_mmd2=float(
+            mmd_squared(product[:n_particles], exact, bandwidth=GAME_MMD_BANDWIDTH)
+        ),
+        mmd2_iid_median=float(np.median(null)),
+        mmd2_iid_max=float(np.max(null)),
+    )
+
+
+# --------------------------------------------------------------------------- 3. Max of Three
+
+#: The local and the global optimum of Max of Three.
+LOCAL_OPTIMUM = np.array([-5.0, -5.0, 3.0])
+GLOBAL_OPTIMUM = np.array([7.0, 7.0, -4.0])
+
+
+@dataclass(frozen=True)
+class MaxOfThreeOutcome:
+    """Annealed nested negotiation on Max of Three started near the local optimum.
+
+    ``frac_global`` / ``frac_local``: fractions of particles within distance 1 of the global
+    ``(7, 7, -4)`` / local ``(-5, -5, 3)`` optimum; ``frac_global_basin``: fraction whose active
+    branch is ``g2``; ``mean_reward`` and ``best_reward`` over the final particles.
+    """
+
+    s2: float
+    seed: int
+    n_particles: int
+    rounds: int
+    alpha_start: float
+    alpha_end: float
+    frac_global: float
+    frac_local: float
+    frac_global_basin: float
+    mean_reward: float
+    best_reward: float
+
+
+def geometric_schedule(start: float, end: float, rounds: int) -> Callable[[int], float]:
+    """``alpha_k = start (end / start)^(k / (rounds - 1))``: from ``start`` down to ``end``."""
+
+    def alpha(k: int) -> float:
+        return start * (end / start) ** (k / max(rounds - 1, 1))
+
+    return alpha
+
+
+def max_of_three_negotiation(
+    s2: float,
+    seed: int,
+    n_particles: int = 64,
+    rounds: int = 3000,
+    alpha_start: float = 100.0,
+    alpha_end: float = 0.05,
+    sets: SetsSpec = "nested",
+    record_every: int | None = None,
+) -> NegotiationResult:
+    """Nested negotiation, ``log pi_k = r / alpha_k`` annealed geometrically, from
+    ``N((-5, -5, 3), 0.5^2 I)``; adaptive step 0.5, clipping to the box."""
+    game = max_of_three(s2)
+    rng = np.random.default_rng(seed)
+    init = LOCAL_OPTIMUM + 0.5 * rng.standard_normal((n_particles, game.n_agents))
+    return negotiate(
+        init,
+        game_target(game),
+        rounds=rounds,
+        sets=sets,
+        step_size=0.5,
+        adaptive=True,
+        bounds=(-game.action_bound, game.action_bound),
+        temperature=geometric_schedule(alpha_start, alpha_end, rounds),
+        record_every=record_every,
+    )
+
+
+def max_of_three_experiment(
+    s2: float,
+    seed: int = 0,
+    n_particles: int = 64,
+    rounds: int = 3000,
+    alpha_start: float = 100.0,
+    alpha_end: float = 0.05,
+) -> MaxOfThreeOutcome:
+    game = max_of_three(s2)
+    res = max_of_three_negotiation(s2, seed, n_particles, rounds, alpha_start, alpha_end)
+    u = np.asarray(res.particles)
+    r = np.asarray(game.reward(u))
+    return MaxOfThreeOutcome(
+        s2=s2,
+        seed=seed,
+        n_particles=n_particles,
+        rounds=rounds,
+        alpha_start=alpha_start,
+        alpha_end=alpha_end,
+        frac_global=float(np.mean(np.linalg.norm(u - GLOBAL_OPTIMUM, axis=1) < 1.0)),
+        frac_local=float(np.mean(np.linalg.norm(u - LOCAL_OPTIMUM, axis=1) < 1.0)),
+        frac_global_basin=basin_masses(game, u)[1],
+        mean_reward=float(r.mean()),
+        best_reward=float(r.max()),
+    )
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _scatter3d(ax: Any, u: FloatArray, reward: FloatArray, title: str) -> Any:
+    sc = ax.scatter(u[:, 0], u[:, 1], u[:, 2], c=reward, cmap="viridis", s=6, vmin=-20, vmax=10)
+    ax.set_xlim(-10, 10)
+    ax.set_ylim(-10, 10)
+    ax.set_zlim(-10, 10)
+    ax.set_xlabel("$u_1$")
+    ax.set_ylabel("$u_2$")
+    ax.set_zlabel("$u_3$")
+    ax.set_title(title, fontsize=9)
+    return sc
+
+
+def draw_gmm(out: Path, seed: int = 0) -> None:
+    import matplotlib.pyplot as plt
+
+    init, final = svgd_gmm(seed)
+    g = np.linspace(-6, 6, 200)
+    xx, yy = np.meshgrid(g, g)
+    logp, _ = gmm_log_density_and_score(np.stack([xx, yy], axis=-1))
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4), sharex=True, sharey=True)
+    for ax, pts, title in ((axes[0], init, "initial"), (axes[1], final, "SVGD, 500 steps")):
+        ax.contour(xx, yy, np.exp(logp), levels=8, cmap="Greys")
+        ax.scatter(pts[:, 0], pts[:, 1], s=8, c="tab:red")
+        ax.set_title(title)
+        ax.set_aspect("equal")
+    fig.suptitle(f"SVGD (Eq. 12) on a 2-D Gaussian mixture, M = {len(final)}, seed {seed}")
+    fig.tight_layout()
+    fig.savefig(out / "svgd_gmm.png", dpi=120)
+    plt.close(fig)
+
+
+def draw_two_modalities(out: Path, seed: int = 0) -> None:
+    import matplotlib.pyplot as plt
+
+    game = two_modalities()
+    rng = np.random.default_rng(seed + 1000)
+    exact = two_modalities_sampler()(400, rng)
+    panels = [("exact samples of $\\pi^* \\propto e^{r}$", exact)]
+    for sets in ("nested", "full", "empty"):
+        _, res = two_modalities_negotiation(sets, seed)  # type: ignore[arg-type]
+        panels.append((f"negotiation, {sets} sets", np.asarray(res.particles)))
+    product = np.stack([rng.permutation(exact[:, i]) for i in range(3)], axis=1)
+    panels.append(("product of exact marginals", product))
+    fig = plt.figure(figsize=(4 * len(panels), 4.2))
+    sc = None
+    for i, (title, u) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1, projection="3d")
+        m1, m2 = basin_masses(game, u)
+        sc = _scatter3d(ax, u, np.asarray(game.reward(u)), f"{title}\nmass {m1:.2f} / {m2:.2f}")
+    fig.colorbar(sc, ax=fig.axes, shrink=0.6, label="reward r(u)")
+    fig.suptitle(f"Two Modalities, alpha = 1 (cf. paper Fig. 3), seed {seed}")
+    fig.savefig(out / "two_modalities_negotiation.png", dpi=110)
+    plt.close(fig)
+
+
+def draw_max_of_three(out: Path, seed: int = 0, s2_values: Sequence[float] = (1.5, 2.0, 3.0)) -> None:
+    import matplotlib.pyplot as plt
+
+    rounds = 3000
+    shown = (0, 300, 1500, rounds)
+    alpha = geometric_schedule(100.0, 0.05, rounds)
+    fig = plt.figure(figsize=(4 * len(shown), 4 * len(s2_values)))
+    sc = None
+    for row, s2 in enumerate(s2_values):
+        game = max_of_three(s2)
+        res = max_of_three_negotiation(s2, seed, rounds=rounds, record_every=300)
+        snaps = dict(res.trace.snapshots)
+        for col, k in enumerate(shown):
+            u = np.asarray(snaps[k])
+            ax = fig.add_subplot(len(s2_values), len(shown), row * len(shown) + col + 1, projection="3d")
+            a = alpha(min(k, rounds - 1))
+            sc = _scatter3d(
+                ax,
+                u,
+                np.asarray(game.reward(u)),
+                f"s2 = {s2}, round {k}, alpha = {a:.3g}\nin global basin: {basin_masses(game, u)[1]:.2f}",
+            )
+    fig.colorbar(sc, ax=fig.axes, shrink=0.4, label="reward r(u)")
+    fig.suptitle(f"Max of Three, nested negotiation, alpha 100 -> 0.05 (cf. paper Fig. 5), seed {seed}")
+    fig.savefig(out / "max_of_three_annealed.png", dpi=100)
+    plt.close(fig)
+
+
+def run_negotiation(out: Path, seeds: Sequence[int] = (0, 1, 2)) -> dict[str, Any]:
+    """Every number of the three demonstrations (printed and saved as JSON) and the figures."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out.mkdir(parents=True, exist_ok=True)
+    numbers: dict[str, Any] = {"gmm": asdict(gmm_experiment(seed=0))}
+    print("SVGD on the 2-D GMM:", numbers["gmm"])
+    numbers["two_modalities"] = [
+        asdict(two_modalities_experiment(sets, seed=seed))
+        for sets in ("nested", "full", "empty")
+        for seed in seeds
+    ]
+    for row in numbers["two_modalities"]:
+        print("Two Modalities:", row)
+    numbers["max_of_three"] = [
+        asdict(max_of_three_experiment(s2, seed=seed)) for s2 in (1.5, 2.0, 3.0) for seed in seeds
+    ]
+    for row in numbers["max_of_three"]:
+        print("Max of Three:", row)
+    (out / "negotiation_numbers.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    draw_gmm(out)
+    draw_two_modalities(out)
+    draw_max_of_three(out)
+    return numbers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m verification.figures", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    neg = sub.add_parser("negotiation", help="SVGD / negotiation convergence figures and numbers")
+    neg.add_argument("--out", type=Path, default=Path("docs/figures"))
+    args = parser.parse_args(argv)
+    if args.command == "negotiation":
+        run_negotiation(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
