@@ -82,16 +82,17 @@ def _ratio(svnr: Agent, maddpg: Agent, batch: Batch, rounds: int = 30) -> dict[s
 
 
 CASES: dict[str, tuple[TaskSpec, AlgoConfig, float]] = {
-    # the Max of Three defaults: batch 128, Stein update on 32 states x M = 32 particles
+    # the Max of Three defaults: batch 128; Stein update on 4 states x M = 32 particles, i.e. the
+    # critic sees as many (s, u) rows in the policy step as in MADDPG's
     "max-of-three-default": (GAME, preset("max-of-three").algo, 1.0),
-    # same, but the Stein update on every state of the batch (128 x 32 particles)
-    "max-of-three-full-batch": (
+    # the same, but M = 32 particles for *every* state of the batch (128 x 32 = 4096 rows)
+    "max-of-three-all-states": (
         GAME,
         apply_overrides(preset("max-of-three"), ["algo.policy_batch_size=128"]).algo,
         1.0,
     ),
-    # the MaMuJoCo preset sizes (256-unit nets, batch 256, 64 states x M = 16), non-terminal
-    # transitions so that the Eq. 11 soft value (16 uniform samples) is computed
+    # the MaMuJoCo preset sizes (256-unit nets, batch 256, 16 states x M = 16), non-terminal
+    # transitions so that the Eq. 11 soft value (16 uniform samples per next state) is computed
     "halfcheetah-2x3-preset": (CHEETAH, preset("mamujoco-halfcheetah-2x3").algo, 0.0),
 }
 

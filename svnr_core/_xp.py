@@ -51,14 +51,20 @@ def stop_gradient(x: Array) -> Array:
 def kth_smallest(xp: Any, a: Array, ks: Sequence[int]) -> list[Array]:
     """The ``k``-th smallest entries (0-based, one per ``k`` in ``ks``) along the last axis.
 
-    Linear-time selection where the library has it: ``numpy.partition`` for numpy arrays (one
-    call for all ``ks``), ``Tensor.kthvalue`` for torch; a full ``xp.sort`` otherwise.  Each result
-    has the shape of ``a`` without its last axis.
+    Linear-time selection where the library has it: ``numpy.partition`` for numpy arrays and for
+    torch CPU tensors (through a zero-copy numpy view of the detached tensor: on CPU it is several
+    times faster than ``Tensor.kthvalue``), ``Tensor.kthvalue`` on other torch devices, a full
+    ``xp.sort`` otherwise.  The results carry no gradient (they are used for the bandwidth only)
+    and have the shape of ``a`` without its last axis.
     """
     if is_numpy_array(a):
         part = np.partition(a, list(ks), axis=-1)
         return [part[..., k] for k in ks]
     if is_torch_array(a):
+        a = a.detach()
+        if a.device.type == "cpu":
+            part = np.partition(a.numpy(), list(ks), axis=-1)
+            return [xp.asarray(np.array(part[..., k])) for k in ks]
         return [a.kthvalue(int(k) + 1, dim=-1).values for k in ks]
     ordered = xp.sort(a, axis=-1)
     return [ordered[..., k] for k in ks]

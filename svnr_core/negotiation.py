@@ -138,7 +138,8 @@ def negotiation_sets(spec: SetsSpec, n_agents: int) -> tuple[tuple[int, ...], ..
     if len(sets) != n_agents:
         raise ValueError(f"sets must hold one set per agent ({n_agents}); got {len(sets)}")
     out: list[tuple[int, ...]] = []
-    for i, c in enumerate(sets):
+    for i, c_raw in enumerate(sets):
+        c: object = c_raw
         if isinstance(c, str) or not isinstance(c, Sequence | np.ndarray):
             raise ValueError(f"sets[{i}] must be a sequence of agent ids; got {c!r}")
         ids: list[int] = []
@@ -158,7 +159,8 @@ def _agent_blocks(agents: Sequence[Sequence[int]] | None, d: int) -> tuple[tuple
     if agents is None:
         return tuple((i,) for i in range(d))
     blocks: list[tuple[int, ...]] = []
-    for i, blk in enumerate(agents):
+    for i, blk_raw in enumerate(agents):
+        blk: object = blk_raw
         if isinstance(blk, str) or not isinstance(blk, Sequence | np.ndarray) or len(blk) == 0:
             raise ValueError(f"agents[{i}] must be a non-empty sequence of coordinates")
         ids = []
@@ -191,7 +193,7 @@ def negotiate(
     sets: SetsSpec = "nested",
     agents: Sequence[Sequence[int]] | None = None,
     order: Sequence[int] | None = None,
-    step_size: float = 0.1,
+    step_size: float | Callable[[int], float] = 0.1,
     adaptive: bool = False,
     adagrad_decay: float = 0.9,
     fudge: float = 1e-6,
@@ -216,7 +218,10 @@ def negotiate(
         Negotiation sets ``C_i`` (agent ids), the coordinates of each agent (default: agent
         ``i`` owns coordinate ``i``; blocks must partition ``0..D-1``) and the scan order.
     step_size, adaptive, adagrad_decay, fudge:
-        ``epsilon`` of Eq. 4, and the adaptive rule of the SVGD reference (module doc).
+        ``epsilon`` of Eq. 4 (a float, or a schedule ``k -> epsilon_k``), and the adaptive rule
+        of the SVGD reference (module doc).  With an annealed temperature, ``epsilon_k = c T_k``
+        makes the move ``c T_k phi(score / T_k)``: ``c`` times the Eq. 9 direction
+        ``E[k grad log p + T_k grad k]``, whose driving term does not blow up as ``T_k -> 0``.
     temperature:
         ``T > 0`` or a schedule ``k -> T_k`` (``k = 0..K-1``): anneal ``alpha`` by passing
         ``log p = r`` and ``T_k = alpha_k``.
@@ -246,7 +251,15 @@ def negotiate(
     scan = list(range(n)) if order is None else [int(i) for i in order]
     if sorted(scan) != list(range(n)):
         raise ValueError(f"order must be a permutation of the agents 0..{n - 1}; got {order!r}")
-    eps = _check_positive("step_size", step_size)
+    step_schedule: Callable[[int], float]
+    if callable(step_size):
+        step_schedule = step_size
+    else:
+        eps_const = _check_positive("step_size", step_size)
+
+        def step_schedule(k: int) -> float:
+            return eps_const
+
     if not 0.0 <= float(adagrad_decay) < 1.0:
         raise ValueError(f"adagrad_decay must be in [0, 1); got {adagrad_decay!r}")
     fudge = _check_positive("fudge", fudge)
@@ -304,6 +317,7 @@ def negotiate(
     k = 0
     for k in range(rounds):
         t_k = _check_positive(f"temperature({k})", schedule(k))
+        eps = _check_positive(f"step_size({k})", step_schedule(k))
         worst = 0.0
         for i in scan:
             phi = local_kernel_direction(

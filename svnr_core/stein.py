@@ -21,12 +21,13 @@ is one of
 * a positive float: that ``h``.
 
 Here ``med`` is the median of the squared distances ``||x_a - x_b||^2`` over the ``M(M-1)/2``
-distinct pairs ``a < b`` (numpy's convention: the mean of the two middle values for an even
-count).  The diagonal zeros are left out, which the reference codes include; for large ``M``
-the two agree.  Degenerate sets are handled explicitly: ``M = 1`` gives ``h = 1`` (the kernel is
-the ``1 x 1`` matrix ``[1]`` whatever ``h``), and when more than half of the pairs coincide
-(``med = 0``) the rule uses the largest squared distance instead, or ``h = 1`` when all particles
-coincide -- never a division by zero.
+distinct pairs ``a < b``: exact, the lower median for an even count (the smaller of the two
+middle values; one order statistic instead of two, a relative difference of order ``1 / M^2``
+from numpy's mean of the two). The diagonal zeros are left out, which the reference codes
+include; for large ``M`` the two agree. Degenerate sets are handled explicitly: ``M = 1`` gives
+``h = 1`` (the kernel is the ``1 x 1`` matrix ``[1]`` whatever ``h``), and when more than half
+of the pairs coincide (``med = 0``) the rule uses the largest squared distance instead, or ``h =
+1`` when all particles coincide -- never a division by zero.
 
 The bandwidth is a constant of the kernel: it is computed from gradient-stopped distances and
 is not differentiated (as in soft Q-learning), so torch autograd of ``K`` with respect to the
@@ -79,7 +80,9 @@ def _check_bandwidth(bandwidth: object) -> Bandwidth:
             )
         return bandwidth  # type: ignore[return-value]
     if isinstance(bandwidth, bool) or not isinstance(bandwidth, int | float | np.floating):
-        raise ValueError(f"bandwidth must be 'median', 'liu_wang' or a float > 0; got {bandwidth!r}")
+        raise ValueError(
+            f"bandwidth must be 'median', 'liu_wang' or a float > 0; got {bandwidth!r}"
+        )
     h = float(bandwidth)
     if not (math.isfinite(h) and h > 0.0):
         raise ValueError(f"bandwidth must be a finite float > 0; got {bandwidth!r}")
@@ -108,7 +111,9 @@ def _check_indices(name: str, idx: object, d: int, *, allow_empty: bool) -> list
         if isinstance(i, bool) or not isinstance(i, int | np.integer):
             raise ValueError(f"{name}[{pos}] = {i!r} is not an integer coordinate index")
         if not 0 <= int(i) < d:
-            raise ValueError(f"{name}[{pos}] = {int(i)} is outside [0, {d}) (particles have d = {d})")
+            raise ValueError(
+                f"{name}[{pos}] = {int(i)} is outside [0, {d}) (particles have d = {d})"
+            )
         out.append(int(i))
     if not out and not allow_empty:
         raise ValueError(f"{name} must name at least one coordinate")
@@ -124,21 +129,19 @@ def _centred_sq_dists(xp: Any, x: Array) -> tuple[Array, Array]:
     """``(D, xc)``: squared distances ``D[..., a, b] = ||x_a - x_b||^2`` and centred particles.
 
     ``D`` is symmetric with an exact zero diagonal and no negative entries: values within the
-    rounding resolution of the Gram formula, ``4 (d + 1) eps (|x_a - xbar|^2 + |x_b - xbar|^2)``,
-    are set to 0 (points closer than about ``1e-7`` of the spread count as coincident).
+    rounding resolution of the Gram formula, ``8 (d + 1) eps max_a |x_a - xbar|^2``, are set to
+    0 (points closer than about ``1e-7`` of the spread count as coincident).
     """
-    m, d = x.shape[-2], x.shape[-1]
+    d = x.shape[-1]
     xc = x - xp.mean(x, axis=-2, keepdims=True)
     sq = xp.sum(xc * xc, axis=-1)
-    norms = sq[..., :, None] + sq[..., None, :]
-    d2 = norms - 2.0 * (xc @ xp.matrix_transpose(xc))
-    # Rounding of the Gram formula is at most ~2 d eps (|xc_a|^2 + |xc_b|^2); entries inside that
-    # resolution are coincident points (e.g. particles clipped onto the same box corner) and are
-    # set to exactly 0, so that the median rule sees them as such instead of as 1e-17.
-    resolution = 4.0 * (d + 1) * xp.finfo(x.dtype).eps * stop_gradient(norms)
-    eye = xp.eye(m, dtype=xp.bool, device=getattr(x, "device", None))
-    d2 = xp.where(eye | (stop_gradient(d2) <= resolution), xp.zeros_like(d2), d2)
-    return d2, xc
+    d2 = ((-2.0 * xc) @ xp.matrix_transpose(xc) + sq[..., None, :]) + sq[..., :, None]
+    # Rounding of the Gram formula is at most ~2 d eps (|xc_a|^2 + |xc_b|^2) <= 4 d eps max|xc|^2.
+    # Entries inside that resolution -- the diagonal, and coincident points such as particles
+    # clipped onto the same box corner -- become exactly 0 (so the median rule sees coincident
+    # points as such, not as 1e-17); negative rounding is removed by the same test.
+    tol = (8.0 * (d + 1) * xp.finfo(x.dtype).eps) * xp.max(stop_gradient(sq), axis=-1)
+    return d2 * xp.astype(stop_gradient(d2) > tol[..., None, None], d2.dtype), xc
 
 
 def _bandwidth_from_sq_dists(xp: Any, d2: Array, bandwidth: Bandwidth) -> Array:
@@ -152,13 +155,13 @@ def _bandwidth_from_sq_dists(xp: Any, d2: Array, bandwidth: Bandwidth) -> Array:
         return xp.ones(batch, dtype=d2.dtype, device=device)
     d2 = stop_gradient(d2)
     # The flattened matrix holds M diagonal zeros and each of the n = M(M-1)/2 pair values twice,
-    # all >= 0, so the r-th smallest pair value sits at position M + 2r of the sorted matrix.
+    # all >= 0, so the r-th smallest pair value sits at position M + 2r of the sorted matrix:
+    # one linear-time selection gives the (lower) median r = (n - 1) // 2.
     n_pairs = m * (m - 1) // 2
-    lo, hi = kth_smallest(
-        xp, xp.reshape(d2, (*batch, m * m)), [m + 2 * ((n_pairs - 1) // 2), m + 2 * (n_pairs // 2)]
-    )
-    med = 0.5 * (lo + hi)
+    (med,) = kth_smallest(xp, xp.reshape(d2, (*batch, m * m)), [m + 2 * ((n_pairs - 1) // 2)])
     log_n = math.log(m) if bandwidth == "median" else math.log(m + 1)
+    if bool(xp.all(med > 0)):
+        return med / log_n
     largest = xp.max(d2, axis=(-2, -1))
     fallback = xp.where(largest > 0, largest / log_n, xp.ones_like(med))
     return xp.where(med > 0, med / log_n, fallback)
@@ -316,10 +319,8 @@ def local_kernel_direction(
     upd = _check_indices("update", update, d, allow_empty=False)
     cond = _check_indices("condition", condition, d, allow_empty=True)
     support = sorted(set(upd) | set(cond))
-    if support == list(range(d)):
-        x_kernel = x
-    else:
-        x_kernel = xp.take(x, index_array(xp, x, support), axis=-1)
+    full = support == list(range(d))
+    x_kernel = x if full else xp.take(x, index_array(xp, x, support), axis=-1)
     iu = index_array(xp, x, upd)
     return _direction(xp, x_kernel, xp.take(x, iu, axis=-1), xp.take(s, iu, axis=-1), bw)
 

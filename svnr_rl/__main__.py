@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted; continue with: python -m svnr_rl resume RUN_FOLDER", file=sys.stderr)
+        print("interrupted", file=sys.stderr)
         return 130
 
 

@@ -20,7 +20,13 @@ from svnr_rl.noise import derive_seed
 if TYPE_CHECKING:
     from svnr_rl.train import Trainer
 
-__all__ = ["NEAR_RADIUS", "converged_samples", "mass_near_optima", "write_plots"]
+__all__ = [
+    "NEAR_RADIUS",
+    "boltzmann_mass_near_optima",
+    "converged_samples",
+    "mass_near_optima",
+    "write_plots",
+]
 
 #: radius (native action units) of "near an optimum".  At distance 2 from the Two Modalities
 #: optima the reward is still >= 9 (g_1: 10 - 0.8 * 4 / 9 = 9.64; g_2: 10 - 4 / 4 = 9), while the
@@ -58,6 +64,32 @@ def mass_near_optima(samples: NDArray[np.float64], task: str, s2: float) -> list
             }
         )
     return out
+
+
+def boltzmann_mass_near_optima(
+    task: str, s2: float, alpha: float, grid: int = 121
+) -> list[dict[str, Any]]:
+    """The same shares for the *exact* soft-optimal joint policy ``pi(u) ~ exp(r(u) / alpha)``
+    on the box (a reference for the samplers), by a ``grid^3`` midpoint rule in native units."""
+    from svnr_rl.envs.registry import make_game
+
+    game = make_game(task, **({"s2": s2} if task == "max-of-three" else {}))
+    b = game.action_bound
+    x = np.linspace(-b, b, grid)
+    u = np.stack(np.meshgrid(x, x, x, indexing="ij"), axis=-1).reshape(-1, 3)
+    r = np.asarray(game.reward(u), dtype=np.float64)
+    w = np.exp((r - r.max()) / alpha)
+    w /= w.sum()
+    return [
+        {
+            "optimum": [float(v) for v in action],
+            "value": float(value),
+            "mass_near": float(
+                w[np.linalg.norm(u - np.asarray(action), axis=-1) < NEAR_RADIUS].sum()
+            ),
+        }
+        for action, value in game.optima
+    ]
 
 
 def _scatter3d(

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import math
 import os
@@ -137,7 +138,7 @@ PAPER_TABLE2: dict[str, dict[str, tuple[float, float]]] = {
 #: the task whose training-time joint actions make Fig. 5 / Fig. 7
 SCATTER_TASK = "max-of-three-1.5"
 #: config entries that may differ between an existing run folder and a rerun
-_FREE_KEYS = {"progress", "tensorboard", "device", "threads"}
+_FREE_KEYS = {"progress", "tensorboard", "device", "threads", "out_dir", "run_name"}
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ class Job:
         extra = [f"algo.method={json.dumps(spec.method)}", *spec.overrides]
         extra.append("train.tensorboard=false")
         if self.episodes is not None:
-            steps = self.episodes * _episode_steps(cfg)
+            steps = self.episodes * _episode_steps(self.task_key)
             extra += [
                 f"train.total_env_steps={steps}",
                 f"train.eval_interval={min(cfg.train.eval_interval, steps)}",
@@ -190,11 +191,13 @@ class RunOutcome:
     error: str = ""
 
 
-def _episode_steps(cfg: Config) -> int:
-    """Environment steps of one full-length episode of the task (1 for the differential games)."""
+@functools.cache
+def _episode_steps(task_key: str) -> int:
+    """Environment steps of one full-length episode of a task (1 for the differential games)."""
     from svnr_rl.train import make_env
 
-    return int(make_env(cfg, 1).spec.episode_limit)
+    entry = TASK_SPECS[task_key]
+    return int(make_env(preset(entry.task, s2=entry.s2), 1).spec.episode_limit)
 
 
 def _comparable(d: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -280,10 +283,18 @@ def run_table(jobs: Sequence[Job], workers: int, *, log: Any = None) -> list[Run
         return outcomes
     ctx = get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        futures = [pool.submit(_run_job_safe, job) for job in jobs]
+        futures = {pool.submit(_run_job_safe, job): job for job in jobs}
         try:
             for fut in as_completed(futures):
-                note(fut.result())
+                try:
+                    outcome = fut.result()
+                except ConfigError:
+                    raise
+                except Exception as exc:  # e.g. a worker killed by the OS (BrokenProcessPool)
+                    outcome = RunOutcome(
+                        futures[fut], "failed", 0.0, f"{type(exc).__name__}: {exc}"
+                    )
+                note(outcome)
         except BaseException:
             for f in futures:
                 f.cancel()
@@ -503,7 +514,8 @@ def write_report(
         "Final test return (decentralized execution, the evaluation after the last training",
         f"step), mean ± std over seeds {seeds} (numpy `std`, ddof = 0); the paper's Table 2 beside",
         "ours (5 seeds; `—`: not in Table 2).  Every method runs the same preset and differs only",
-        "in `algo.method` / `algo.topology` (fairness protocol: `docs/baselines.md`).",
+        "in `algo.method` / `algo.topology`; no method is tuned on its own (the paper tuned each",
+        "with 50 TPE trials).  Fairness protocol and method details: `docs/baselines.md`.",
         "",
         *lines,
         "",

@@ -31,7 +31,9 @@ import csv
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -410,11 +412,24 @@ def _tb_writer(trainer: Trainer, purge_step: int | None) -> Any:
     return SummaryWriter(log_dir=str(trainer.run_dir / "tb"), purge_step=purge_step)
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _catch_signals() -> dict[int, Any]:
+    """SIGINT and SIGTERM stop training like Ctrl-C (also where a launcher ignores SIGINT,
+    e.g. a background job of a non-interactive shell); returns the previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
 def _execute(
     trainer: Trainer, *, on_step: Callable[[Trainer], None] | None, purge: int | None
 ) -> TrainResult:
     writer = _tb_writer(trainer, purge)
     trainer._write_status("running")
+    previous = _catch_signals()
     try:
         trainer.run(on_step=on_step, writer=writer)
     except KeyboardInterrupt:
@@ -430,6 +445,8 @@ def _execute(
         trainer._write_status("failed", error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
         if writer is not None:
             writer.close()
     final = trainer.final_eval()
@@ -516,7 +533,7 @@ def resume(
     ckpt = rd / "checkpoints" / "latest.pt"
     purge: int | None = None
     if ckpt.exists():
-        data = load_checkpoint(ckpt, map_location=trainer.device)
+        data = load_checkpoint(ckpt)  # CPU: RNG states must stay CPU tensors
         saved = config_from_dict(data["config"])
         if config_to_dict(saved)["algo"] != config_to_dict(cfg)["algo"]:
             raise CheckpointError(f"checkpoint {str(ckpt)!r} was written by a different config")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from svnr_core.negotiation import negotiate, negotiation_sets
+from svnr_core.negotiation import SetsSpec, negotiate, negotiation_sets
 from svnr_core.stein import local_kernel_direction, svgd_direction
 from verification.figures import max_of_three_experiment, two_modalities_experiment
 
@@ -120,10 +120,25 @@ def test_adaptive_step_is_the_svgd_reference_rule() -> None:
     np.testing.assert_allclose(res.particles, u, rtol=1e-12, atol=1e-12)
 
 
+def test_step_size_schedule() -> None:
+    u = init()
+    res = negotiate(u, gaussian, rounds=3, agents=[[0, 1, 2]], step_size=lambda k: 0.05 * (k + 1))
+    for k in range(3):
+        u = u + 0.05 * (k + 1) * svgd_direction(u, gaussian(u)[1])
+    np.testing.assert_allclose(res.particles, u, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r"step_size\(1\)"):
+        negotiate(init(), gaussian, rounds=3, step_size=lambda k: 0.1 if k == 0 else -1.0)
+
+
 def test_temperature_divides_the_log_density() -> None:
     t = 4.0
     a = negotiate(init(), gaussian, rounds=2, temperature=t)
-    b = negotiate(init(), lambda u: tuple(v / t for v in gaussian(u)), rounds=2)  # type: ignore[arg-type]
+
+    def tempered(u: Any) -> tuple[Any, Any]:
+        logp, grad = gaussian(u)
+        return logp / t, grad / t
+
+    b = negotiate(init(), tempered, rounds=2)
     np.testing.assert_allclose(a.particles, b.particles, rtol=1e-13, atol=1e-13)
     assert list(a.trace.temperature) == [t, t]
 
@@ -159,7 +174,9 @@ def test_agreement_stops_early_and_trace_is_recorded() -> None:
 
 def test_ksd_agreement_criterion() -> None:
     far = init(m=40) + 6.0  # start well away from the target
-    res = negotiate(far, gaussian, rounds=3000, step_size=0.2, tol=5e-3, agreement="ksd", sets="full")
+    res = negotiate(
+        far, gaussian, rounds=3000, step_size=0.2, tol=5e-3, agreement="ksd", sets="full"
+    )
     assert res.agreed
     assert res.rounds > 10
     assert res.trace.ksd[0] > 5e-3
@@ -175,6 +192,30 @@ def test_batched_negotiation_matches_single_sets() -> None:
 
 
 # --------------------------------------------------------------------------- demonstrations
+
+
+@pytest.mark.parametrize("sets", ["nested", "full", "empty"])
+def test_gaussian_target_nested_and_full_recover_the_joint_empty_gives_mean_field(
+    sets: SetsSpec,
+) -> None:
+    """Correlated 3-D Gaussian ``N(MEAN, PRECISION^-1)``, M = 200, 600 rounds, seed 0.
+
+    Nested and full sets recover the joint covariance (App. E.4, Thm C.1).  Empty sets move each
+    coordinate by a map of itself, so the independent initial particles stay independent: they
+    converge to the mean-field solution ``q_i = N(mu_i, 1 / A_ii)`` (the reverse-KL projection
+    of the target onto product measures), with zero correlations.
+    """
+    rng = np.random.default_rng(0)
+    res = negotiate(2.0 * rng.standard_normal((200, 3)), gaussian, rounds=600, sets=sets,
+                    step_size=0.5)  # fmt: skip
+    u = res.particles
+    cov = np.cov(u.T)
+    # An i.i.d. sample of 200 estimates these O(1) covariances with sd ~ 0.1; deterministic
+    # SVGD particles with the median bandwidth shrink variances by a few percent.  0.15 allows
+    # that and still separates the two answers, which differ by 0.5 to 1.
+    np.testing.assert_allclose(u.mean(axis=0), MEAN, atol=0.1)
+    target = np.linalg.inv(PRECISION) if sets != "empty" else np.diag(1.0 / np.diag(PRECISION))
+    np.testing.assert_allclose(cov, target, atol=0.15)
 
 
 def test_two_modalities_nested_captures_both_optima_empty_does_not() -> None:
@@ -211,10 +252,14 @@ def test_two_modalities_nested_m200(seed: int) -> None:
 
 def test_max_of_three_annealed_s2_3_ends_at_global_optimum() -> None:
     """Max of Three, s2 = 3, alpha 100 -> 0.05 over 3000 rounds, M = 64, seed 0, started at
-    N((-5, -5, 3), 0.25 I): a majority of the particles ends within 1 of (7, 7, -4)."""
+    N((-5, -5, 3), 0.25 I): most particles end in the basin of (7, 7, -4), at its optimum
+    (best reward > 9.9 of 10) with a mean reward far above the local optimum's 0.  (The
+    adaptive step keeps particles jittering by about the step 0.5, so "within distance 1" holds
+    for a part of them only: 0.56 for this seed.)"""
     out = max_of_three_experiment(3.0, seed=0)
-    assert out.frac_global > 0.5, out
+    assert out.frac_global_basin > 0.5, out
     assert out.best_reward > 9.9, out
+    assert out.mean_reward > 5.0, out
 
 
 @pytest.mark.xfail(
@@ -222,11 +267,11 @@ def test_max_of_three_annealed_s2_3_ends_at_global_optimum() -> None:
     reason=(
         "Known limitation: for s2 = 1.5 and 2 the particles that stay in the local basin once "
         "alpha is small are not moved across; a Stein direction sees the target only through its "
-        "score, which is blind to the weights of separated modes.  Only 3-22% of the particles "
-        "end at (7, 7, -4) (report of issue 4)."
+        "score, which is blind to the weights of separated modes.  Only 16-44% of the particles "
+        "end in the basin of (7, 7, -4) (report of issue 4)."
     ),
 )
 @pytest.mark.parametrize("s2", [1.5, 2.0])
 def test_max_of_three_annealed_narrow_basins_end_at_global_optimum(s2: float) -> None:
     out = max_of_three_experiment(s2, seed=0)
-    assert out.frac_global > 0.5, out
+    assert out.frac_global_basin > 0.5, out

@@ -53,7 +53,7 @@ def test_invalid_arguments_are_named(call: object, name: str) -> None:
 
 
 def test_config_dispatches_to_the_core_schedules() -> None:
-    assert AlphaConfig().value(100) == alpha_paper_f2(100, 0.05, rate=0.008)
+    assert AlphaConfig().value(100) == alpha_paper_f2(100, 0.05, rate=0.004)
     cfg = AlphaConfig(schedule="exponential", alpha_start=1.0, alpha_end=0.01, tau=50.0)
     assert cfg.value(10) == alpha_exponential(10, 1.0, 0.01, 50.0)
     assert AlphaConfig(schedule="constant", alpha_end=0.3).value(5) == 0.3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> Non
 
     def interrupt(tr: Trainer) -> None:
         if tr.vec_steps == 13:  # in the middle of the second segment (8 vector steps each)
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGTERM)  # a real signal, as from `kill`
 
     with pytest.raises(KeyboardInterrupt):
         train(tiny_config(tmp_path, 'train.run_name="cut"'), on_step=interrupt)
@@ -86,6 +87,7 @@ def test_run_folder_contents(tmp_path: Path) -> None:
 def test_gamma_path_and_twin_critics_on_particle_gather(tmp_path: Path) -> None:
     cfg = tiny_config(
         tmp_path,
+        'train.dtype="float64"',
         "algo.twin_critic=true",
         "train.eval_episodes=2",
         "algo.topology=random-peers",
@@ -160,3 +162,33 @@ def test_cli_corrupted_checkpoint_exits_2_without_traceback(tmp_path: Path) -> N
     assert proc.returncode == 2
     assert "corrupted" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_mamujoco_samplers_see_local_observations_critic_the_global_state(tmp_path: Path) -> None:
+    """App. M.1: on HalfCheetah 2x3 each sampler's input is its 12-d local observation (plus
+    noise); the critic's is the 17-d global state plus the 6-d joint action."""
+    cfg = tiny_config(
+        tmp_path,
+        "env.num_envs=2",
+        "env.eval_num_envs=1",
+        "train.eval_episodes=1",
+        "train.total_env_steps=32",
+        "train.eval_interval=32",
+        "algo.learning_starts=16",
+        "algo.batch_size=16",
+        task="mamujoco-halfcheetah-2x3",
+    )
+    res = train(cfg)
+    agent = load_checkpoint(res.run_dir / "checkpoints" / "latest.pt")["agent"]
+    noise_in = 2 * 3  # N agents x noise_dim (= action_dim 3)
+    assert agent["actors"]["0.net.0.weight"].shape[1] == 12 + noise_in
+    assert agent["critic"]["heads.0.0.weight"].shape[1] == 17 + 6
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
+def test_cuda_without_gpu_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["train", "--device", "cuda", "--out", str(tmp_path)]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import svnr_rl.config as rl_config
 from svnr_rl.agents import AGENTS
 from svnr_rl.agents.masql import MASQLAgent
+from svnr_rl.config import Config
 from svnr_rl.table import PAPER_TABLE2, build_parser, main, make_jobs
 from tests.rl_helpers import TINY
 
@@ -73,6 +77,11 @@ def test_tiny_table_writes_the_report_and_is_resumable(
     assert len(lines) == 2
     assert "trained=2" in lines[0]
     assert "reused=2" in lines[1]
+    # --report-only rewrites the report from the run folders without touching them
+    (out / "table2.md").unlink()
+    assert main([*argv, "--report-only"]) == 0
+    assert "9.71 ± 0.20" in (out / "table2.md").read_text()
+    assert "trained=0 resumed=0 reused=0 failed=0" in (out / "commands.log").read_text()
 
 
 def test_an_interrupted_run_is_resumed_not_restarted(
@@ -100,6 +109,29 @@ def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert log.count("trained") == 2
     res = json.loads((tmp_path / "out" / "results.json").read_text())
     assert set(res["tasks"]["max-of-three-2.0"]) == {"svnr", "maddpg"}
+
+
+def test_a_failed_run_is_reported_and_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import svnr_rl.train as train_module
+
+    real = train_module.train
+
+    def flaky(cfg: Config, **kw: Any) -> Any:
+        if cfg.algo.method == "maddpg":
+            raise RuntimeError("simulated crash")
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(train_module, "train", flaky)
+    argv = _argv(
+        tmp_path, "--methods", "maddpg,svnr", "--tasks", "max-of-three-3.0", "--seeds", "1"
+    )
+    assert main([*argv, "--workers", "1"]) == 1
+    md = (tmp_path / "out" / "table2.md").read_text()
+    assert "max-of-three-3.0 maddpg seed 0: RuntimeError: simulated crash" in md
+    assert "| MADDPG | not run |" in md
+    assert (tmp_path / "runs" / "max-of-three-3.0" / "svnr" / "seed0" / "summary.json").is_file()
 
 
 def test_jobs_cover_methods_tasks_and_seeds_with_the_ablation_topologies(tmp_path: Path) -> None:
@@ -149,3 +181,16 @@ def test_a_run_folder_of_another_budget_is_refused(
     argv[argv.index("--episodes") + 1] = "64"
     assert main([*argv, *base]) == 2
     assert "different configuration" in capsys.readouterr().err
+
+
+def test_module_entry_point(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "svnr_rl.table", "--tasks", "max-of-five", "--runs", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.returncode == 2
+    assert "--tasks: unknown entry 'max-of-five'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from svnr_core.differential_games import DifferentialGame, max_of_three, two_modalities
 from svnr_core.negotiation import NegotiationResult, SetsSpec, negotiate
-from svnr_core.stein import mmd_squared, svgd_direction
+from svnr_core.stein import mmd_squared
 
 FloatArray = NDArray[np.float64]
 
@@ -111,9 +111,7 @@ def gmm_log_density_and_score(x: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Log-density and score of the isotropic 2-D Gaussian mixture ``GMM_*``."""
     diff = x[..., None, :] - GMM_MEANS  # [..., K, 2]
     var = GMM_SDS**2
-    logc = (
-        np.log(GMM_WEIGHTS) - np.log(2 * math.pi * var) - 0.5 * np.sum(diff**2, axis=-1) / var
-    )
+    logc = np.log(GMM_WEIGHTS) - np.log(2 * math.pi * var) - 0.5 * np.sum(diff**2, axis=-1) / var
     top = logc.max(axis=-1, keepdims=True)
     resp = np.exp(logc - top)
     norm = resp.sum(axis=-1, keepdims=True)
@@ -269,9 +267,10 @@ def two_modalities_experiment(
     rounds: int = 600,
     n_exact: int = 4000,
     n_null: int = 20,
+    warmup_alpha: float = 10.0,
 ) -> TwoModalitiesOutcome:
     game = two_modalities()
-    _, res = two_modalities_negotiation(sets, seed, n_particles, rounds)  # type: ignore[arg-type]
+    _, res = two_modalities_negotiation(sets, seed, n_particles, rounds, warmup_alpha)  # type: ignore[arg-type]
     u = np.asarray(res.particles)
     rng = np.random.default_rng(seed + 1000)
     sample = two_modalities_sampler()
@@ -298,9 +297,7 @@ def two_modalities_experiment(
         product_mass_first=basin_masses(game, product)[0],
         product_low_reward_mass=low_reward_mass(game, product),
         product_mean_reward=float(np.mean(game.reward(product))),
-        product_mmd2=float(
-            mmd_squared(product[:n_particles], exact, bandwidth=GAME_MMD_BANDWIDTH)
-        ),
+        product_mmd2=float(mmd_squared(product[:n_particles], exact, bandwidth=GAME_MMD_BANDWIDTH)),
         mmd2_iid_median=float(np.median(null)),
         mmd2_iid_max=float(np.max(null)),
     )
@@ -339,7 +336,7 @@ def geometric_schedule(start: float, end: float, rounds: int) -> Callable[[int],
     """``alpha_k = start (end / start)^(k / (rounds - 1))``: from ``start`` down to ``end``."""
 
     def alpha(k: int) -> float:
-        return start * (end / start) ** (k / max(rounds - 1, 1))
+        return float(start * (end / start) ** (k / max(rounds - 1, 1)))
 
     return alpha
 
@@ -441,7 +438,7 @@ def draw_two_modalities(out: Path, seed: int = 0) -> None:
     exact = two_modalities_sampler()(400, rng)
     panels = [("exact samples of $\\pi^* \\propto e^{r}$", exact)]
     for sets in ("nested", "full", "empty"):
-        _, res = two_modalities_negotiation(sets, seed)  # type: ignore[arg-type]
+        _, res = two_modalities_negotiation(sets, seed)
         panels.append((f"negotiation, {sets} sets", np.asarray(res.particles)))
     product = np.stack([rng.permutation(exact[:, i]) for i in range(3)], axis=1)
     panels.append(("product of exact marginals", product))
@@ -451,13 +448,16 @@ def draw_two_modalities(out: Path, seed: int = 0) -> None:
         ax = fig.add_subplot(1, len(panels), i + 1, projection="3d")
         m1, m2 = basin_masses(game, u)
         sc = _scatter3d(ax, u, np.asarray(game.reward(u)), f"{title}\nmass {m1:.2f} / {m2:.2f}")
+    assert sc is not None
     fig.colorbar(sc, ax=fig.axes, shrink=0.6, label="reward r(u)")
     fig.suptitle(f"Two Modalities, alpha = 1 (cf. paper Fig. 3), seed {seed}")
     fig.savefig(out / "two_modalities_negotiation.png", dpi=110)
     plt.close(fig)
 
 
-def draw_max_of_three(out: Path, seed: int = 0, s2_values: Sequence[float] = (1.5, 2.0, 3.0)) -> None:
+def draw_max_of_three(
+    out: Path, seed: int = 0, s2_values: Sequence[float] = (1.5, 2.0, 3.0)
+) -> None:
     import matplotlib.pyplot as plt
 
     rounds = 3000
@@ -471,16 +471,22 @@ def draw_max_of_three(out: Path, seed: int = 0, s2_values: Sequence[float] = (1.
         snaps = dict(res.trace.snapshots)
         for col, k in enumerate(shown):
             u = np.asarray(snaps[k])
-            ax = fig.add_subplot(len(s2_values), len(shown), row * len(shown) + col + 1, projection="3d")
+            ax = fig.add_subplot(
+                len(s2_values), len(shown), row * len(shown) + col + 1, projection="3d"
+            )
             a = alpha(min(k, rounds - 1))
             sc = _scatter3d(
                 ax,
                 u,
                 np.asarray(game.reward(u)),
-                f"s2 = {s2}, round {k}, alpha = {a:.3g}\nin global basin: {basin_masses(game, u)[1]:.2f}",
+                f"s2 = {s2}, round {k}, alpha = {a:.3g}\n"
+                f"in global basin: {basin_masses(game, u)[1]:.2f}",
             )
+    assert sc is not None
     fig.colorbar(sc, ax=fig.axes, shrink=0.4, label="reward r(u)")
-    fig.suptitle(f"Max of Three, nested negotiation, alpha 100 -> 0.05 (cf. paper Fig. 5), seed {seed}")
+    fig.suptitle(
+        f"Max of Three, nested negotiation, alpha 100 -> 0.05 (cf. paper Fig. 5), seed {seed}"
+    )
     fig.savefig(out / "max_of_three_annealed.png", dpi=100)
     plt.close(fig)
 

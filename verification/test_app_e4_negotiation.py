@@ -84,9 +84,8 @@ def test_e4_empty_sets_move_each_coordinate_by_a_map_of_itself(
     backend: str, problem: tuple[FloatArray, FloatArray, FloatArray], rounds: int, adaptive: bool
 ) -> None:
     init, mean, precision = problem
-    m, d = init.shape
     init = init.copy()
-    # particle 1 shares its first coordinate with particle 0, and (if d > 1) nothing else
+    # particle 1 shares its first coordinate with particle 0
     init[1, 0] = init[0, 0]
     res = negotiate(
         to_backend(init, backend),

@@ -9,26 +9,35 @@ Agent ``i`` owns
   "how the others respond to my action".
 
 The joint policy of agent ``i``'s reasoning factorizes as
-``pi(u_i, u_{-i} | s) = pi_i(u_i | s) rho_i(u_{-i} | s, u_i)``; with the soft optimal joint
-``exp(Q(s, u) / alpha)`` the two factors are (PR2, Sec. 4)
+``pi(u_i, u_{-i} | s) = pi_i(u_i | s) rho_i(u_{-i} | s, u_i)``; for the soft optimal joint
+``exp(Q(s, u) / alpha)`` the two factors are its conditional and its marginal (PR2, Sec. 4)
 
 .. math::
 
    \rho_i(u_{-i} \mid s, u_i) &\propto \exp\big(Q(s, u_i, u_{-i}) / \alpha\big), \\
-   \pi_i(u_i \mid s) &\propto \exp\big(\bar Q_i(s, u_i) / \alpha\big), \qquad
-   \bar Q_i(s, u_i) = \mathbb E_{u_{-i} \sim \rho_i(\cdot \mid s, u_i)} Q(s, u_i, u_{-i}),
+   \pi_i(u_i \mid s) &\propto \exp\big(\tilde Q_i(s, u_i) / \alpha\big), \qquad
+   \tilde Q_i(s, u_i) = \alpha \log \int \exp\big(Q(s, u_i, u_{-i}) / \alpha\big)\, du_{-i},
 
-i.e. the policy maximizes ``E_{rho_i}[Q] + alpha H(pi_i)``.  Both samplers are trained by
-amortized SVGD (Eq. 12) towards their targets, with the squashed score of
+so the policy maximizes ``E_{pi_i}[E_{rho_i}[Q] + alpha H(rho_i)] + alpha H(pi_i)``.  The score
+of the marginal is the conditional mean of the partial derivative,
+
+.. math:: \nabla_{u_i} \tilde Q_i(s, u_i) / \alpha
+          = \mathbb E_{\rho_i(u_{-i} \mid s, u_i)}\big[\partial_{u_i} Q(s, u_i, u_{-i})\big]
+          / \alpha,
+
+which the opponent model makes computable.  Both samplers are trained by amortized SVGD
+(Eq. 12) towards their targets, with the squashed score of
 :func:`svnr_rl.agents.masql.squashed_score`:
 
 * **opponent model**: at each replay state, one own action ``u_i ~ pi_i`` -- the agent's *own
   sampled* action, not the buffer's -- and ``M`` opponent particles; the SVGD direction over
   ``u_{-i}`` towards ``exp(Q(s, u_i, .) / alpha)``;
-* **policy**: ``M`` particles ``u_i``, one opponent sample ``u_{-i} = g_i(eta, o_i, u_i)`` per
-  particle, the score ``grad_{u_i}`` of ``Q(s, u_i, g_i(eta, o_i, u_i)) / alpha`` (total
-  derivative through the reparameterized opponent model: an unbiased one-sample estimate of
-  ``grad_{u_i} bar Q_i``), the SVGD direction over ``u_i``.
+* **policy**: ``M`` particles ``u_i``, one opponent sample ``u_{-i} ~ rho_i(. | o_i, u_i)`` per
+  particle (held fixed), the score ``partial_{u_i} Q(s, u_i, u_{-i}) / alpha`` (a one-sample
+  estimate of the marginal's score above), the SVGD direction over ``u_i``.  Differentiating
+  through the opponent sampler as well (``d/du_i Q(u_i, g(eta, u_i))``) is not the marginal's
+  score; it lets the policy climb wherever the opponent model's map amplifies the critic's
+  extrapolation error, and on Max of Three it sent agents to the action bounds.
 
 Both losses are evaluated on the *current* observations of the batch (the older public code
 evaluates the policy loss on next observations and feeds buffer actions to the opponent
@@ -172,7 +181,7 @@ class PR2Agent(Agent):
     def policy_loss(
         self, i: int, obs_i: Tensor, state: Tensor, alpha: float
     ) -> tuple[Tensor, Tensor]:
-        """SVGD surrogate of ``pi_i`` towards ``exp(bar Q_i / alpha)``; also returns the
+        """SVGD surrogate of ``pi_i`` towards ``exp(tilde Q_i / alpha)``; also returns the
         particles ``[B, M, a]`` (their first one feeds the opponent update)."""
         b, m = obs_i.shape[0], self.cfg.num_particles
         rho: OpponentModel = self.opponents[i]  # type: ignore[assignment]
@@ -181,13 +190,14 @@ class PR2Agent(Agent):
         eta = self._randn(b, m, rho.noise_dim)
         s = state.unsqueeze(1).expand(b, m, state.shape[-1])
 
-        def q_bar(x: Tensor) -> Tensor:
-            # total derivative through u_{-i}(u_i): a one-sample estimate of grad bar Q_i
-            joint = assemble_joint(x, rho(obs_m, x, eta), i, self.n_agents)
-            out: Tensor = self.critic.q_min(s, joint)
+        with torch.no_grad():  # the opponents' answer to each particle, held fixed
+            others = rho(obs_m, u, eta)
+
+        def q_given_others(x: Tensor) -> Tensor:
+            out: Tensor = self.critic.q_min(s, assemble_joint(x, others, i, self.n_agents))
             return out
 
-        score = squashed_score(q_bar, u, alpha)
+        score = squashed_score(q_given_others, u, alpha)
         direction: Tensor = alpha * svgd_direction(u.detach(), score)
         return -(u * direction).sum(-1).mean(), u
 
