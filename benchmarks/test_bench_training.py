@@ -94,6 +94,12 @@ CASES: dict[str, tuple[TaskSpec, AlgoConfig, float]] = {
     # the MaMuJoCo preset sizes (256-unit nets, batch 256, 16 states x M = 16), non-terminal
     # transitions so that the Eq. 11 soft value (16 uniform samples per next state) is computed
     "halfcheetah-2x3-preset": (CHEETAH, preset("mamujoco-halfcheetah-2x3").algo, 0.0),
+    # the same with 8 importance samples for the soft value (the Eq. 11 target dominates)
+    "halfcheetah-2x3-8-value-samples": (
+        CHEETAH,
+        apply_overrides(preset("mamujoco-halfcheetah-2x3"), ["algo.value_samples=8"]).algo,
+        0.0,
+    ),
 }
 
 

@@ -9,8 +9,24 @@ policy (Eq. 4)
     u_i^{l,k} = u_i^{l,k-1} + \epsilon\, \phi_i^*(u^{l}_{S_i}), \qquad S_i = \{i\} \cup C_i,
 
 where ``phi_i^*`` is the local-kernel (message-passing) Stein direction of Eq. 5, computed by
-:func:`svnr_core.stein.local_kernel_direction` on the current particles and the score of the
-target ``log pi*(u) = log p(u) / T_k`` along ``u_i``.
+:func:`svnr_core.stein.local_kernel_direction` on the current particles and a score along
+``u_i`` of the tempered target ``pi_k(u) ~ p(u)^(1 / T_k)``.  Two kinds of target give that
+score:
+
+* a joint :data:`Target` ``u -> (log p(u), grad log p(u))`` (a callable): agent ``i`` uses the
+  *joint* score ``d/du_i log p(u) / T_k`` at the joint particles.  This is the approximation of
+  the amortized updates Eq. 9 / Eq. 13, where the critic's ``dQ/du`` is all one has; it equals
+  Eq. 5 when ``C_i`` holds every other agent, and otherwise it is the conditional score only in
+  expectation over the particles that share ``u_{S_i}`` (see
+  :func:`svnr_core.stein.local_kernel_direction`).  With nested sets it can trap agent 0 in a
+  mode of the joint: its particles feel the branch that the *current* later coordinates select.
+* a :class:`ConditionalTarget` (an object with ``joint`` and ``conditional_score``): agent ``i``
+  uses the exact score of Eq. 5, ``grad_{u_i} log pi_k(u_i | u_{C_i})``, in which the agents
+  outside ``S_i`` are marginalised out: with nested sets agent 0 follows the marginal of its own
+  action, agent 1 the conditional given agent 0, and so on (App. E.4).  Marginalising does not
+  commute with tempering, so this path passes ``T_k`` to the target instead of dividing.
+  :class:`svnr_core.conditional_targets.DifferentialGameTarget` provides it for the Sec. 6
+  games by quadrature.
 
 Scan order (Eq. 7): agents move one after the other in ``order`` (``0..N-1`` by default), and
 agent ``i`` sees the coordinates that earlier agents already moved in the *same* round --
@@ -49,7 +65,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,6 +79,7 @@ from svnr_core.stein import (
 )
 
 __all__ = [
+    "ConditionalTarget",
     "NegotiationResult",
     "NegotiationTrace",
     "SetsSpec",
@@ -76,6 +93,25 @@ FloatArray = NDArray[np.float64]
 #: ``target(u) -> (log p(u), grad_u log p(u))`` for ``u [..., M, D]``: shapes ``[..., M]`` and
 #: ``[..., M, D]`` (unnormalised log-density, same library and dtype as ``u``).
 Target = Callable[[Array], tuple[Array, Array]]
+
+
+@runtime_checkable
+class ConditionalTarget(Protocol):
+    """A target that knows the conditional scores of its tempered versions (Eq. 5 exactly).
+
+    ``joint(u)`` returns the untempered ``(log p(u), grad log p(u))`` as a :data:`Target` does
+    (used for the trace: ``KSD^2`` and the mean log-density).  ``conditional_score(u, update,
+    condition, temperature)`` returns ``grad_{u_update} log pi_T(u_update | u_condition)`` for
+    ``pi_T ~ p^(1/T)`` with every coordinate outside ``update ∪ condition`` marginalised, shape
+    ``[..., M, len(update)]`` (``update``, ``condition``: coordinate indices; ``condition`` may
+    overlap ``update``).
+    """
+
+    def joint(self, u: Any) -> tuple[Any, Any]: ...
+
+    def conditional_score(
+        self, u: Any, update: Sequence[int], condition: Sequence[int], temperature: float
+    ) -> Any: ...
 
 #: ``"nested"``, ``"full"``, ``"empty"``, or one sequence of agent ids per agent.
 SetsSpec = Literal["nested", "full", "empty"] | Sequence[Sequence[int]]
@@ -187,7 +223,7 @@ def _check_positive(name: str, value: float) -> float:
 
 def negotiate(
     initial: Array,
-    target: Target,
+    target: Target | ConditionalTarget,
     *,
     rounds: int,
     sets: SetsSpec = "nested",
@@ -211,7 +247,8 @@ def negotiate(
     initial:
         Initial joint-action particles ``[..., M, D]`` (numpy or torch, real floating).
     target:
-        ``u -> (log p(u), grad log p(u))``; the negotiation targets ``p^(1/T_k)``.
+        ``u -> (log p(u), grad log p(u))`` (joint-score path), or a :class:`ConditionalTarget`
+        (exact Eq. 5 conditional scores); the negotiation targets ``p^(1/T_k)``.
     rounds:
         ``K >= 1``, the most rounds to run.
     sets, agents, order:
@@ -237,8 +274,8 @@ def negotiate(
     Raises
     ------
     ValueError
-        Naming the offending argument, or ``target`` when it returns the wrong shape or a
-        NaN/infinite value.
+        Naming the offending argument, or ``target`` when it (or its ``conditional_score``)
+        returns the wrong shape or a NaN/infinite value.
     """
     u, xp = as_float_array("initial", initial, min_ndim=2)
     u = stop_gradient(u)
@@ -293,8 +330,11 @@ def negotiate(
     scatter = [xp.take(eye, xp.asarray(list(b), device=device), axis=0) for b in blocks]
     conditions = [sorted({c for j in c_sets[i] for c in blocks[j]}) for i in range(n)]
 
+    conditional = isinstance(target, ConditionalTarget)
+    joint_target: Target = target.joint if isinstance(target, ConditionalTarget) else target
+
     def evaluate(x: Array) -> tuple[Array, Array]:
-        logp, grad = target(x)
+        logp, grad = joint_target(x)
         if tuple(logp.shape) != tuple(x.shape[:-1]) or tuple(grad.shape) != tuple(x.shape):
             raise ValueError(
                 f"target must return shapes {tuple(x.shape[:-1])} and {tuple(x.shape)}; "
@@ -303,6 +343,21 @@ def negotiate(
         if not (bool(xp.all(xp.isfinite(logp))) and bool(xp.all(xp.isfinite(grad)))):
             raise ValueError("target returned NaN or infinite log-density or gradient")
         return logp, grad
+
+    def conditional_score(x: Array, i: int, t: float) -> Array:
+        """Agent ``i``'s Eq. 5 score, scattered into a ``[..., M, D]`` array (zeros elsewhere)."""
+        assert isinstance(target, ConditionalTarget)
+        s_i = target.conditional_score(x, list(blocks[i]), conditions[i], t)
+        want = (*tuple(x.shape[:-1]), len(blocks[i]))
+        if tuple(s_i.shape) != want:
+            raise ValueError(
+                f"target.conditional_score must return shape {want} for agent {i}; "
+                f"got {tuple(s_i.shape)}"
+            )
+        s_i = xp.asarray(s_i, dtype=x.dtype, device=device)
+        if not bool(xp.all(xp.isfinite(s_i))):
+            raise ValueError(f"target.conditional_score returned NaN or infinite for agent {i}")
+        return s_i @ scatter[i]
 
     history: list[Any] = [None] * n
     norms: list[float] = []
@@ -320,8 +375,12 @@ def negotiate(
         eps = _check_positive(f"step_size({k})", step_schedule(k))
         worst = 0.0
         for i in scan:
+            if conditional:
+                score = conditional_score(u, i, t_k)
+            else:
+                score = grad / t_k
             phi = local_kernel_direction(
-                u, grad / t_k, update=list(blocks[i]), condition=conditions[i], bandwidth=bw
+                u, score, update=list(blocks[i]), condition=conditions[i], bandwidth=bw
             )
             worst = max(worst, float(xp.max(xp.sqrt(xp.mean(xp.sum(phi * phi, axis=-1), axis=-1)))))
             if adaptive:

@@ -247,7 +247,6 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
 
     def _act(self, obs: torch.Tensor, t: int) -> torch.Tensor:
-        n = self.spec.n_agents
         xi = torch.as_tensor(
             self.noise.joint(t, obs.shape[0]), dtype=self.dtype, device=self.device
         )
@@ -255,7 +254,6 @@ class Trainer:
             mask = torch.as_tensor(self.noise.peer_mask(t), dtype=self.dtype, device=self.device)
         else:
             mask = self.agent.static_mask
-        del n
         with torch.no_grad():
             return self.agent.act(obs, xi, mask, explore=True)
 
