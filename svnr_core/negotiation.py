@@ -35,13 +35,21 @@ re-evaluated after every move.
 
 Negotiation sets ``C_i`` are lists of agent ids (0-based):
 
-* ``"nested"`` (default, paper App. F.2): ``C_i = {0, ..., i}``.  By App. E.4 agent 0 follows
-  the marginal of its own action, agent 1 the conditional given agent 0, and so on; the sweep
-  converges to the joint target (Thm C.1: nested sets represent every joint).
+* ``"nested"`` (default, paper App. F.2): ``C_i = {0, ..., i}``.  With a
+  :class:`ConditionalTarget` (exact Eq. 5), by App. E.4 agent 0 follows the marginal of its own
+  action (its coordinate moves exactly as 1-D SVGD on that marginal:
+  ``verification/test_app_e4_negotiation.py``), agent 1 the conditional given agent 0, and so
+  on; nested sets represent every joint (Thm C.1).  With a joint :data:`Target` this holds only
+  approximately (see above).
 * ``"full"``: ``C_i`` = all agents but ``i`` (ROMMEO's choice).
 * ``"empty"``: ``C_i = {}``.  Each move is then a map of ``u_i`` alone, so independent initial
   particles stay (approximately) independent: the result approximates a product of marginals.
 * any explicit DAG (or any sets at all): one list of agent ids per agent.
+
+Neither path transports mass across a barrier of the marginal a particle follows: on Max of
+Three with ``s_2 = 1.5`` the marginal of ``u_0`` keeps a local mode near ``-5`` behind a valley
+of about 1 nat at ``T = 3`` (1.7 at ``T = 2``), and about a third of annealed particles stay
+there (``verification/figures.py``, ``docs/figures/negotiation_numbers.json``).
 
 Step size: a fixed ``step_size``, or with ``adaptive=True`` the rule of the SVGD reference code
 (Liu & Wang, 2016): per particle and coordinate ``G <- phi^2`` in the first round and
@@ -112,6 +120,7 @@ class ConditionalTarget(Protocol):
     def conditional_score(
         self, u: Any, update: Sequence[int], condition: Sequence[int], temperature: float
     ) -> Any: ...
+
 
 #: ``"nested"``, ``"full"``, ``"empty"``, or one sequence of agent ids per agent.
 SetsSpec = Literal["nested", "full", "empty"] | Sequence[Sequence[int]]
@@ -375,10 +384,7 @@ def negotiate(
         eps = _check_positive(f"step_size({k})", step_schedule(k))
         worst = 0.0
         for i in scan:
-            if conditional:
-                score = conditional_score(u, i, t_k)
-            else:
-                score = grad / t_k
+            score = conditional_score(u, i, t_k) if conditional else grad / t_k
             phi = local_kernel_direction(
                 u, score, update=list(blocks[i]), condition=conditions[i], bandwidth=bw
             )

@@ -7,7 +7,10 @@
    ``alpha = 1`` on ``[-10, 10]^3``, with nested and with empty negotiation sets, compared with
    exact samples of the target (drawn from a fine grid);
 3. annealed negotiation on *Max of Three* (``alpha`` from large to small) started near the local
-   optimum ``(-5, -5, 3)``, for ``s2`` in {1.5, 2, 3};
+   optimum ``(-5, -5, 3)``, for ``s2`` in {1.5, 2, 3}, twice: every agent following the joint
+   score ``d r / d u_i`` at the joint particles (the approximation of the amortized Eq. 9 / 13;
+   ``max_of_three_annealed.png``), and following the exact Eq. 5 conditional scores, the later
+   agents marginalised by quadrature (``max_of_three_conditional.png``);
 
 prints every number, writes them to ``negotiation_numbers.json`` and saves the pictures (joint
 scatter plots in the manner of the paper's Fig. 3 and Fig. 5) next to it.
@@ -25,14 +28,21 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from svnr_core.conditional_targets import DEFAULT_CELLS, DifferentialGameTarget
 from svnr_core.differential_games import DifferentialGame, max_of_three, two_modalities
-from svnr_core.negotiation import NegotiationResult, SetsSpec, negotiate
-from svnr_core.stein import mmd_squared
+from svnr_core.negotiation import (
+    ConditionalTarget,
+    NegotiationResult,
+    SetsSpec,
+    Target,
+    negotiate,
+)
+from svnr_core.stein import Bandwidth, mmd_squared
 
 FloatArray = NDArray[np.float64]
 
@@ -310,24 +320,95 @@ LOCAL_OPTIMUM = np.array([-5.0, -5.0, 3.0])
 GLOBAL_OPTIMUM = np.array([7.0, 7.0, -4.0])
 
 
+#: Which score each agent follows: ``"joint"`` (``d r / d u_i / alpha`` at the joint particles,
+#: the Eq. 9 / 13 approximation) or ``"conditional"`` (Eq. 5 exactly, the later agents
+#: marginalised by quadrature: :class:`svnr_core.conditional_targets.DifferentialGameTarget`).
+ScoreKind = Literal["joint", "conditional"]
+
+
 @dataclass(frozen=True)
-class MaxOfThreeOutcome:
-    """Annealed nested negotiation on Max of Three started near the local optimum.
+class MaxOfThreeSetup:
+    """Settings of one annealed Max of Three negotiation (``alpha`` geometric from
+    ``alpha_start`` to ``alpha_end`` over ``rounds``, adaptive step ``step_size``)."""
 
-    ``frac_global`` / ``frac_local``: fractions of particles within distance 1 of the global
-    ``(7, 7, -4)`` / local ``(-5, -5, 3)`` optimum; ``frac_global_basin``: fraction whose active
-    branch is ``g2``; ``mean_reward`` and ``best_reward`` over the final particles.
-    """
-
-    s2: float
-    seed: int
     n_particles: int
     rounds: int
     alpha_start: float
     alpha_end: float
+    step_size: float = 0.5
+
+
+#: The settings of the demonstrations, per score.  Joint: the issue-4 run (3000 rounds from
+#: alpha 100).  Conditional: 600 rounds from alpha 10 -- tuning (seed 0, s2 = 1.5) found the
+#: outcome flat in the schedule: alpha_start in {5, 10, 20, 100}, 600 to 1500 rounds, alpha_end
+#: in {0.05, 0.5}, M in {64, 128} all end with 0.52-0.71 of the particles in the global basin
+#: (0.67-0.71 from alpha_start <= 20); adaptive step 0.25 gives 0.69, larger steps (1, 2) keep
+#: the particles jittering away from the optimum; the plain step eps_k = c alpha_k with c in
+#: {0.5, 2, 8} gives 0.14 / 0.45 / 0.00; bandwidth "liu_wang" 0.67, a fixed h = 50 0.53.
+#: The plateau is that of :func:`max_of_three_u0_marginal`: the particles follow the exact
+#: marginal of u_0 until its valley becomes a barrier of about 1 nat and then freeze.
+MAX_OF_THREE_SETUPS: dict[str, MaxOfThreeSetup] = {
+    "joint": MaxOfThreeSetup(n_particles=64, rounds=3000, alpha_start=100.0, alpha_end=0.05),
+    "conditional": MaxOfThreeSetup(n_particles=64, rounds=600, alpha_start=10.0, alpha_end=0.05),
+}
+
+
+@dataclass(frozen=True)
+class U0Marginal:
+    """The exact marginal of agent 0's action under ``pi_T ~ exp(r / T)`` on the box (what agent
+    0 follows with nested conditional scores), on a grid of ``u_0``: ``mass_global`` =
+    ``P(u_0 > 1)`` (past the valley, towards the global optimum); ``barrier`` = log-density of
+    the local mode near ``u_0 = -5`` minus that of the valley between ``-5`` and ``7`` (nats; 0
+    or less: no local mode, nothing to cross)."""
+
+    s2: float
+    temperature: float
+    mass_global: float
+    barrier: float
+
+
+def max_of_three_u0_marginal(s2: float, temperature: float, points: int = 400) -> U0Marginal:
+    """:class:`U0Marginal` from :meth:`DifferentialGameTarget.log_marginal` (64 cells per
+    marginalised axis) on ``points`` midpoints of ``[-10, 10]``."""
+    game = max_of_three(s2)
+    b = game.action_bound
+    edges = np.linspace(-b, b, points + 1)
+    x = 0.5 * (edges[:-1] + edges[1:])
+    u = np.zeros((points, game.n_agents))
+    u[:, 0] = x
+    logm = DifferentialGameTarget(game).log_marginal(u, [0], temperature)
+    p = np.exp(logm - logm.max())
+    p /= p.sum()
+    local = float(logm[np.argmin(np.abs(x - LOCAL_OPTIMUM[0]))])
+    valley = float(logm[(x > LOCAL_OPTIMUM[0]) & (x < GLOBAL_OPTIMUM[0])].min())
+    return U0Marginal(
+        s2=s2, temperature=temperature, mass_global=float(p[x > 1.0].sum()), barrier=local - valley
+    )
+
+
+@dataclass(frozen=True)
+class MaxOfThreeOutcome:
+    """Annealed nested negotiation on Max of Three started near the local optimum.
+
+    ``score``: ``"joint"`` or ``"conditional"`` (:data:`ScoreKind`).  ``frac_global`` /
+    ``frac_local``: fractions of particles within distance 1 of the global ``(7, 7, -4)`` /
+    local ``(-5, -5, 3)`` optimum; ``frac_global_basin``: fraction whose active branch is ``g2``;
+    ``frac_u0_global``: fraction with ``u_0 > 1`` (agent 0 past the valley of its marginal);
+    ``mean_reward`` and ``best_reward`` over the final particles.
+    """
+
+    s2: float
+    seed: int
+    score: str
+    n_particles: int
+    rounds: int
+    alpha_start: float
+    alpha_end: float
+    step_size: float
     frac_global: float
     frac_local: float
     frac_global_basin: float
+    frac_u0_global: float
     mean_reward: float
     best_reward: float
 
@@ -344,53 +425,108 @@ def geometric_schedule(start: float, end: float, rounds: int) -> Callable[[int],
 def max_of_three_negotiation(
     s2: float,
     seed: int,
-    n_particles: int = 64,
-    rounds: int = 3000,
-    alpha_start: float = 100.0,
-    alpha_end: float = 0.05,
+    n_particles: int | None = None,
+    rounds: int | None = None,
+    alpha_start: float | None = None,
+    alpha_end: float | None = None,
     sets: SetsSpec = "nested",
     record_every: int | None = None,
+    score: ScoreKind = "joint",
+    step_size: float | None = None,
+    cells: int = DEFAULT_CELLS,
+    adaptive: bool = True,
+    bandwidth: Bandwidth = "median",
 ) -> NegotiationResult:
-    """Nested negotiation, ``log pi_k = r / alpha_k`` annealed geometrically, from
-    ``N((-5, -5, 3), 0.5^2 I)``; adaptive step 0.5, clipping to the box."""
+    """Nested negotiation on ``pi_k ~ exp(r / alpha_k)``, ``alpha`` annealed geometrically, from
+    ``N((-5, -5, 3), 0.5^2 I)``; adaptive step, clipping to the box.
+
+    ``score="joint"`` gives :func:`negotiate` the joint target ``r`` (every agent follows
+    ``d r / d u_i / alpha_k`` at the joint particles); ``score="conditional"`` gives it the exact
+    Eq. 5 conditional scores (:class:`DifferentialGameTarget`, ``cells`` quadrature cells per
+    marginalised axis).  Settings left ``None`` come from ``MAX_OF_THREE_SETUPS[score]``.
+    ``adaptive=False`` replaces the adaptive step by the plain ``eps_k = step_size * alpha_k``
+    (the Eq. 9 scaling); ``bandwidth`` is the kernel rule of :mod:`svnr_core.stein`.
+    """
+    if score not in MAX_OF_THREE_SETUPS:
+        raise ValueError(f"score must be 'joint' or 'conditional'; got {score!r}")
+    preset = MAX_OF_THREE_SETUPS[score]
+    m = preset.n_particles if n_particles is None else n_particles
+    k = preset.rounds if rounds is None else rounds
+    a0 = preset.alpha_start if alpha_start is None else alpha_start
+    a1 = preset.alpha_end if alpha_end is None else alpha_end
+    eps = preset.step_size if step_size is None else step_size
     game = max_of_three(s2)
     rng = np.random.default_rng(seed)
-    init = LOCAL_OPTIMUM + 0.5 * rng.standard_normal((n_particles, game.n_agents))
+    init = LOCAL_OPTIMUM + 0.5 * rng.standard_normal((m, game.n_agents))
+    target: Target | ConditionalTarget = (
+        game_target(game) if score == "joint" else DifferentialGameTarget(game, cells=cells)
+    )
+    alpha = geometric_schedule(a0, a1, k)
     return negotiate(
         init,
-        game_target(game),
-        rounds=rounds,
+        target,
+        rounds=k,
         sets=sets,
-        step_size=0.5,
-        adaptive=True,
+        step_size=eps if adaptive else (lambda j: eps * alpha(j)),
+        adaptive=adaptive,
         bounds=(-game.action_bound, game.action_bound),
-        temperature=geometric_schedule(alpha_start, alpha_end, rounds),
+        temperature=alpha,
         record_every=record_every,
+        bandwidth=bandwidth,
     )
 
 
 def max_of_three_experiment(
     s2: float,
     seed: int = 0,
-    n_particles: int = 64,
-    rounds: int = 3000,
-    alpha_start: float = 100.0,
-    alpha_end: float = 0.05,
+    n_particles: int | None = None,
+    rounds: int | None = None,
+    alpha_start: float | None = None,
+    alpha_end: float | None = None,
+    score: ScoreKind = "joint",
+    step_size: float | None = None,
+    adaptive: bool = True,
+    bandwidth: Bandwidth = "median",
 ) -> MaxOfThreeOutcome:
+    """Run :func:`max_of_three_negotiation` and measure where the particles ended."""
+    if score not in MAX_OF_THREE_SETUPS:
+        raise ValueError(f"score must be 'joint' or 'conditional'; got {score!r}")
+    preset = MAX_OF_THREE_SETUPS[score]
+    setup = MaxOfThreeSetup(
+        n_particles=preset.n_particles if n_particles is None else n_particles,
+        rounds=preset.rounds if rounds is None else rounds,
+        alpha_start=preset.alpha_start if alpha_start is None else alpha_start,
+        alpha_end=preset.alpha_end if alpha_end is None else alpha_end,
+        step_size=preset.step_size if step_size is None else step_size,
+    )
     game = max_of_three(s2)
-    res = max_of_three_negotiation(s2, seed, n_particles, rounds, alpha_start, alpha_end)
+    res = max_of_three_negotiation(
+        s2,
+        seed,
+        setup.n_particles,
+        setup.rounds,
+        setup.alpha_start,
+        setup.alpha_end,
+        score=score,
+        step_size=setup.step_size,
+        adaptive=adaptive,
+        bandwidth=bandwidth,
+    )
     u = np.asarray(res.particles)
     r = np.asarray(game.reward(u))
     return MaxOfThreeOutcome(
         s2=s2,
         seed=seed,
-        n_particles=n_particles,
-        rounds=rounds,
-        alpha_start=alpha_start,
-        alpha_end=alpha_end,
+        score=score,
+        n_particles=setup.n_particles,
+        rounds=setup.rounds,
+        alpha_start=setup.alpha_start,
+        alpha_end=setup.alpha_end,
+        step_size=setup.step_size,
         frac_global=float(np.mean(np.linalg.norm(u - GLOBAL_OPTIMUM, axis=1) < 1.0)),
         frac_local=float(np.mean(np.linalg.norm(u - LOCAL_OPTIMUM, axis=1) < 1.0)),
         frac_global_basin=basin_masses(game, u)[1],
+        frac_u0_global=float(np.mean(u[:, 0] > 1.0)),
         mean_reward=float(r.mean()),
         best_reward=float(r.max()),
     )
@@ -455,19 +591,33 @@ def draw_two_modalities(out: Path, seed: int = 0) -> None:
     plt.close(fig)
 
 
+#: File of the annealed Max of Three figure, per score.
+MAX_OF_THREE_FIGURES = {
+    "joint": "max_of_three_annealed.png",
+    "conditional": "max_of_three_conditional.png",
+}
+
+
 def draw_max_of_three(
-    out: Path, seed: int = 0, s2_values: Sequence[float] = (1.5, 2.0, 3.0)
+    out: Path,
+    seed: int = 0,
+    s2_values: Sequence[float] = (1.5, 2.0, 3.0),
+    score: ScoreKind = "joint",
 ) -> None:
+    """Snapshots of the annealed negotiation (rounds 0, K/6, K/3, K) for each ``s2``, with the
+    settings ``MAX_OF_THREE_SETUPS[score]``, saved as ``MAX_OF_THREE_FIGURES[score]``."""
     import matplotlib.pyplot as plt
 
-    rounds = 3000
-    shown = (0, 300, 1500, rounds)
-    alpha = geometric_schedule(100.0, 0.05, rounds)
+    setup = MAX_OF_THREE_SETUPS[score]
+    rounds = setup.rounds
+    every = rounds // 6
+    shown = (0, every, 2 * every, rounds)
+    alpha = geometric_schedule(setup.alpha_start, setup.alpha_end, rounds)
     fig = plt.figure(figsize=(4 * len(shown), 4 * len(s2_values)))
     sc = None
     for row, s2 in enumerate(s2_values):
         game = max_of_three(s2)
-        res = max_of_three_negotiation(s2, seed, rounds=rounds, record_every=300)
+        res = max_of_three_negotiation(s2, seed, score=score, record_every=every)
         snaps = dict(res.trace.snapshots)
         for col, k in enumerate(shown):
             u = np.asarray(snaps[k])
@@ -484,10 +634,16 @@ def draw_max_of_three(
             )
     assert sc is not None
     fig.colorbar(sc, ax=fig.axes, shrink=0.4, label="reward r(u)")
+    how = {
+        "joint": "joint score d r / d u_i (Eq. 9/13 approximation)",
+        "conditional": "exact conditional scores (Eq. 5, later agents marginalised)",
+    }[score]
     fig.suptitle(
-        f"Max of Three, nested negotiation, alpha 100 -> 0.05 (cf. paper Fig. 5), seed {seed}"
+        f"Max of Three, nested negotiation with {how},\n"
+        f"alpha {setup.alpha_start:g} -> {setup.alpha_end:g} over {rounds} rounds, "
+        f"M = {setup.n_particles} (cf. paper Fig. 5), seed {seed}"
     )
-    fig.savefig(out / "max_of_three_annealed.png", dpi=100)
+    fig.savefig(out / MAX_OF_THREE_FIGURES[score], dpi=100)
     plt.close(fig)
 
 
@@ -506,15 +662,26 @@ def run_negotiation(out: Path, seeds: Sequence[int] = (0, 1, 2)) -> dict[str, An
     ]
     for row in numbers["two_modalities"]:
         print("Two Modalities:", row)
-    numbers["max_of_three"] = [
-        asdict(max_of_three_experiment(s2, seed=seed)) for s2 in (1.5, 2.0, 3.0) for seed in seeds
+    for key, score in (("max_of_three", "joint"), ("max_of_three_conditional", "conditional")):
+        numbers[key] = [
+            asdict(max_of_three_experiment(s2, seed=seed, score=score))  # type: ignore[arg-type]
+            for s2 in (1.5, 2.0, 3.0)
+            for seed in seeds
+        ]
+        for row in numbers[key]:
+            print(f"Max of Three ({score} score):", row)
+    numbers["max_of_three_u0_marginal"] = [
+        asdict(max_of_three_u0_marginal(s2, t))
+        for s2 in (1.5, 2.0, 3.0)
+        for t in (10.0, 5.0, 3.0, 2.0, 1.0)
     ]
-    for row in numbers["max_of_three"]:
-        print("Max of Three:", row)
+    for row in numbers["max_of_three_u0_marginal"]:
+        print("Max of Three, exact marginal of u_0:", row)
     (out / "negotiation_numbers.json").write_text(json.dumps(numbers, indent=2) + "\n")
     draw_gmm(out)
     draw_two_modalities(out)
-    draw_max_of_three(out)
+    draw_max_of_three(out, score="joint")
+    draw_max_of_three(out, score="conditional")
     return numbers
 
 

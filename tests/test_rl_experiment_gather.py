@@ -1,0 +1,50 @@
+"""Particle Gather diagnostics of the experiment report (``svnr_rl.experiment``)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from svnr_rl.checkpoint import load_checkpoint, save_checkpoint
+from svnr_rl.experiment import gather_diagnostics, random_policy_outcomes
+from svnr_rl.train import train
+from tests.rl_helpers import tiny_config
+
+
+def test_gather_diagnostics_counts_the_arrivals_in_the_replay(tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path, task="particle-gather")
+    res = train(cfg)
+    ckpt = res.run_dir / "checkpoints" / "latest.pt"
+    data = load_checkpoint(ckpt)
+    replay = data["replay"]["data"]
+    before = gather_diagnostics(res.run_dir)
+    assert before.transitions == res.env_steps
+    assert before.joint_arrivals + before.lone_arrivals == int(replay["terminated"].sum())
+    # plant one joint and two lone arrivals where the untrained agents made none
+    free = torch.nonzero(replay["reward"] == 0.0).flatten()[:3]
+    replay["reward"][free] = torch.tensor([5.0, -2.0, -2.0], dtype=replay["reward"].dtype)
+    save_checkpoint(ckpt, data)
+    after = gather_diagnostics(res.run_dir)
+    assert after.joint_arrivals == before.joint_arrivals + 1
+    assert after.lone_arrivals == before.lone_arrivals + 2
+    assert math.isfinite(after.q_mean)
+    assert after.q_max >= after.q_mean
+    assert after.alpha == cfg.alpha.value(res.updates)
+
+
+def test_gather_diagnostics_rejects_runs_of_other_tasks(tmp_path: Path) -> None:
+    res = train(tiny_config(tmp_path, task="max-of-three"))
+    with pytest.raises(ValueError, match="run_dir"):
+        gather_diagnostics(res.run_dir)
+
+
+def test_random_outcomes_take_the_arrival_radius() -> None:
+    small = random_policy_outcomes("particle-gather", num_envs=16, steps=200)
+    large = random_policy_outcomes("particle-gather", num_envs=16, steps=200, arrival_radius=0.2)
+    # same seed and actions: a disc twice as wide is reached by more random walks
+    assert large.get(-2.0, 0) + large.get(5.0, 0) > small.get(-2.0, 0) + small.get(5.0, 0)
+    with pytest.raises(ValueError, match="arrival_radius"):
+        random_policy_outcomes("particle-gather", num_envs=2, steps=1, arrival_radius=0.0)
