@@ -9,7 +9,11 @@ import pytest
 import torch
 
 from svnr_rl.checkpoint import load_checkpoint, save_checkpoint
-from svnr_rl.experiment import gather_diagnostics, random_policy_outcomes
+from svnr_rl.experiment import (
+    gather_diagnostics,
+    random_policy_outcomes,
+    steer_to_landmark_outcomes,
+)
 from svnr_rl.train import train
 from tests.rl_helpers import tiny_config
 
@@ -48,3 +52,12 @@ def test_random_outcomes_take_the_arrival_radius() -> None:
     assert large.get(-2.0, 0) + large.get(5.0, 0) > small.get(-2.0, 0) + small.get(5.0, 0)
     with pytest.raises(ValueError, match="arrival_radius"):
         random_policy_outcomes("particle-gather", num_envs=2, steps=1, arrival_radius=0.0)
+
+
+def test_steering_to_the_landmark_always_arrives_and_sometimes_together() -> None:
+    steer = steer_to_landmark_outcomes(num_envs=16, steps=400)
+    # from any start in [-1, 1]^2 the damped controller reaches the landmark within 25 steps
+    assert 0.0 not in steer
+    rand = random_policy_outcomes("particle-gather", num_envs=16, steps=400)
+    assert steer.get(5.0, 0) > rand.get(5.0, 0)
+    assert steer.get(5.0, 0) + steer.get(-2.0, 0) == sum(steer.values())
