@@ -1,4 +1,4 @@
-"""Command line: ``python -m svnr_rl {train, evaluate, resume, experiment}``.
+"""Command line: ``python -m svnr_rl {train, evaluate, resume, experiment, table}``.
 
 * ``train`` -- with no arguments, SVNR on Max of Three (``s2 = 1.5``) on the CPU; ``--task``
   picks a paper preset, ``--config FILE`` (JSON/TOML) and ``--set section.field=value`` change
@@ -6,6 +6,7 @@
 * ``evaluate RUN_OR_CHECKPOINT`` -- decentralized execution episodes, mean +- std.
 * ``resume RUN`` -- continue an interrupted run from its latest checkpoint.
 * ``experiment`` -- the results tables of ``docs/results/`` (long; resumable).
+* ``table`` -- the paper's Table 2 with every method (:mod:`svnr_rl.table`; resumable).
 
 Invalid input (unknown or invalid config entries, a task that does not exist, a missing or
 corrupted checkpoint) prints ``error: ...`` and exits with status 2, without a traceback.
@@ -66,6 +67,10 @@ def _build_parser() -> argparse.ArgumentParser:
     x.add_argument("--only", action="append", default=[], help="experiment name(s) to run")
     x.add_argument("--device", default="cpu")
     x.add_argument("--progress", action="store_true")
+
+    # Table 2 has its own parser (svnr_rl/table.py); everything after `table` goes to it.
+    # Listed here for `--help`; `main` hands everything after `table` to that parser.
+    sub.add_parser("table", help="Table 2: methods x tasks x seeds (see `table --help`)")
     return p
 
 
@@ -170,6 +175,11 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for invalid input, 130 when interrupted)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["table"]:
+        from svnr_rl.table import main as table_main
+
+        return table_main(argv[1:], prog="python -m svnr_rl table")
     args = _build_parser().parse_args(argv)
     handlers = {
         "train": _cmd_train,
