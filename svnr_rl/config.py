@@ -56,7 +56,7 @@ TASKS: tuple[str, ...] = (
     "mamujoco-walker2d-2x3",
 )
 #: Training methods; baselines register further names in :mod:`svnr_rl.agents`.
-METHODS: tuple[str, ...] = ("svnr", "maddpg")
+METHODS: tuple[str, ...] = ("svnr", "maddpg", "masql", "pr2", "rommeo")
 #: Named negotiation topologies (App. H.3); an explicit ``"1:;2:1;3:1,2"`` list is also accepted.
 TOPOLOGIES: tuple[str, ...] = ("nested", "full", "empty", "random-peers")
 SCHEDULES: tuple[str, ...] = ("paper-f2", "exponential", "constant")

@@ -17,7 +17,9 @@ whole log-mean-exp, the importance constants included; NOTES.md) on the target n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import torch
 from torch import Tensor, nn
@@ -25,7 +27,18 @@ from torch import Tensor, nn
 from svnr_core.soft_bellman import importance_sampled_soft_value
 from svnr_rl.nets import mlp
 
-__all__ = ["Critic", "polyak_update", "soft_value_estimate"]
+__all__ = [
+    "TANH_EPS",
+    "Critic",
+    "QFunction",
+    "polyak_update",
+    "soft_value_estimate",
+    "squashed_score",
+    "uniform_soft_value",
+]
+
+#: the tanh correction's epsilon (soft Q-learning): ``log(1 - u^2 + 1e-6)``
+TANH_EPS = 1e-6
 
 
 class Critic(nn.Module):
@@ -60,3 +73,47 @@ def polyak_update(target: nn.Module, source: nn.Module, rate: float) -> None:
     """``theta_bar <- (1 - rate) theta_bar + rate theta`` (``rate = 1``: hard copy)."""
     for pt, ps in zip(target.parameters(), source.parameters(), strict=True):
         pt.lerp_(ps, rate)
+
+
+class QFunction(Protocol):
+    """What the soft value needs of a critic (:class:`svnr_rl.critic.Critic` is one)."""
+
+    def q_min(self, state: Tensor, joint_action: Tensor) -> Tensor: ...
+
+
+def uniform_soft_value(
+    critic: QFunction, next_state: Tensor, alpha: float, k: int, d: int, gen: torch.Generator
+) -> Tensor:
+    """Eq. 11's ``V(s')`` ``[B]`` with ``k`` proposals uniform on ``[-1, 1]^d``.
+
+    ``log q(u) = -d log 2`` enters :func:`soft_value_estimate`, which puts it
+    inside ``alpha`` (``V = alpha (logsumexp(Q / alpha) - log k + d log 2)``).  For a critic
+    that is constant ``c`` in ``u`` this is exactly ``c + alpha d log 2``: the log-volume of the
+    action box, the entropy of the uniform policy.
+    """
+    if k < 1:
+        raise ValueError(f"k (value samples) must be >= 1; got {k}")
+    b = next_state.shape[0]
+    u = (
+        2.0 * torch.rand((b, k, d), generator=gen, device=next_state.device, dtype=next_state.dtype)
+        - 1.0
+    )
+    s = next_state.unsqueeze(1).expand(b, k, next_state.shape[-1])
+    return soft_value_estimate(critic.q_min(s, u), alpha, -d * math.log(2.0))
+
+
+def squashed_score(q_fn: Callable[[Tensor], Tensor], u: Tensor, alpha: float) -> Tensor:
+    r"""Score of the squashed Boltzmann target at actions ``u [..., D]`` (no parameter grads).
+
+    .. math:: \nabla_u \Big[q(u) / \alpha + \textstyle\sum_d \log(1 - u_d^2 + 10^{-6})\Big],
+
+    the soft Q-learning change of variables for a ``tanh`` output, with ``q = q_fn(u)`` of shape
+    ``u.shape[:-1]`` (e.g. ``lambda x: critic.q_min(state, x)``; PR2 composes the critic with
+    its opponent model).  Uses :func:`torch.autograd.grad` with respect to ``u`` only, so no
+    ``.grad`` of any network is touched.  Coordinates that do not move (e.g. agent ``i``'s own
+    action in PR2's opponent update) are simply ignored by the caller.
+    """
+    x = u.detach().requires_grad_(True)
+    log_p = q_fn(x) / alpha + torch.log(1.0 - x * x + TANH_EPS).sum(-1)
+    (score,) = torch.autograd.grad(log_p.sum(), x)
+    return score

@@ -12,13 +12,13 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-import svnr_rl.config as rl_config
 from svnr_core.stein import svgd_direction
-from svnr_rl.agents import AGENTS, Agent
-from svnr_rl.agents.masql import MASQLAgent, own_noise_only, squashed_score, uniform_soft_value
+from svnr_rl.agents import AGENTS, Agent, make_agent
+from svnr_rl.agents.masql import MASQLAgent, own_noise_only
 from svnr_rl.agents.pr2 import PR2Agent, assemble_joint
 from svnr_rl.agents.rommeo import ROMMEOAgent, TanhGaussian, prior_term, tanh_gaussian_log_prob
 from svnr_rl.config import AlgoConfig
+from svnr_rl.critic import squashed_score, uniform_soft_value
 from svnr_rl.envs.base import TaskSpec
 from svnr_rl.evaluate import decentralize
 from svnr_rl.replay import Batch
@@ -28,17 +28,6 @@ from tests.rl_helpers import tiny_config
 SPEC = TaskSpec(name="toy", n_agents=3, obs_dim=2, state_dim=3, action_dim=1, episode_limit=5)
 CPU = torch.device("cpu")
 BASELINES: dict[str, type[Agent]] = {"masql": MASQLAgent, "pr2": PR2Agent, "rommeo": ROMMEOAgent}
-
-
-@pytest.fixture
-def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Register the baselines in the method registry for the duration of a test."""
-    for name, cls in BASELINES.items():
-        if name not in AGENTS:
-            monkeypatch.setitem(AGENTS, name, cls)
-    missing = tuple(m for m in BASELINES if m not in rl_config.METHODS)
-    if missing:
-        monkeypatch.setattr(rl_config, "METHODS", (*rl_config.METHODS, *missing))
 
 
 class ConstantCritic(nn.Module):
@@ -455,6 +444,13 @@ def test_own_noise_only_sets_the_identity_mask() -> None:
     assert agent.sets == [[], [], []]
 
 
+def test_baselines_are_registered_methods() -> None:
+    for name, cls in BASELINES.items():
+        assert AGENTS[name] is cls
+        cfg = AlgoConfig(method=name, hidden=(8,), critic_hidden=(8,))
+        assert type(make_agent(SPEC, cfg, device=CPU, dtype=torch.float32, seed=0)) is cls
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -467,7 +463,7 @@ def test_own_noise_only_sets_the_identity_mask() -> None:
     ids=["masql", "pr2", "rommeo", "svnr-m", "svnr-f"],
 )
 def test_each_method_trains_a_few_steps_in_the_shared_loop(
-    overrides: tuple[str, ...], tmp_path: Path, registered: None
+    overrides: tuple[str, ...], tmp_path: Path
 ) -> None:
     res = train(tiny_config(tmp_path, *overrides, "train.total_env_steps=128"))
     assert res.updates > 0
@@ -481,9 +477,7 @@ def test_each_method_trains_a_few_steps_in_the_shared_loop(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(BASELINES))
-def test_baseline_solves_max_of_three_wide_basin(
-    name: str, tmp_path: Path, registered: None
-) -> None:
+def test_baseline_solves_max_of_three_wide_basin(name: str, tmp_path: Path) -> None:
     """The default Max of Three preset with s2 = 3.0 (the paper's easiest setting), seed 0:
     every baseline ends above 9 (seen: MASQL 9.95, PR2 9.94, ROMMEO 10.00 with 24k steps).
     About a minute per method on one core."""

@@ -10,24 +10,12 @@ from typing import Any
 
 import pytest
 
-import svnr_rl.config as rl_config
-from svnr_rl.agents import AGENTS
-from svnr_rl.agents.masql import MASQLAgent
 from svnr_rl.config import Config
 from svnr_rl.table import PAPER_TABLE2, build_parser, main, make_jobs
 from tests.rl_helpers import TINY
 
 #: the tiny configuration of tests/rl_helpers.py; the length comes from --episodes
 SETS = [x for x in TINY if not x.startswith("train.total_env_steps")]
-
-
-@pytest.fixture
-def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """MASQL in the method registry for the duration of a test (in-process runs only)."""
-    if "masql" not in AGENTS:
-        monkeypatch.setitem(AGENTS, "masql", MASQLAgent)
-    if "masql" not in rl_config.METHODS:
-        monkeypatch.setattr(rl_config, "METHODS", (*rl_config.METHODS, "masql"))
 
 
 def _argv(tmp: Path, *extra: str) -> list[str]:
@@ -38,7 +26,7 @@ def _argv(tmp: Path, *extra: str) -> list[str]:
 
 
 def test_tiny_table_writes_the_report_and_is_resumable(
-    tmp_path: Path, registered: None, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = _argv(tmp_path, "--methods", "svnr,masql", "--tasks", "max-of-three-1.5", "--seeds", "1")
     assert main([*argv, "--workers", "1"]) == 0
@@ -102,13 +90,13 @@ def test_an_interrupted_run_is_resumed_not_restarted(
 
 def test_parallel_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = _argv(
-        tmp_path, "--methods", "svnr,maddpg", "--tasks", "max-of-three-2.0", "--seeds", "1"
+        tmp_path, "--methods", "maddpg,rommeo", "--tasks", "max-of-three-2.0", "--seeds", "1"
     )
     assert main([*argv, "--workers", "2"]) == 0
     log = capsys.readouterr().out
     assert log.count("trained") == 2
     res = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert set(res["tasks"]["max-of-three-2.0"]) == {"svnr", "maddpg"}
+    assert set(res["tasks"]["max-of-three-2.0"]) == {"maddpg", "rommeo"}
 
 
 def test_a_failed_run_is_reported_and_does_not_stop_the_others(

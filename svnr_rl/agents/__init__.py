@@ -6,14 +6,32 @@ import torch
 
 from svnr_rl.agents.base import Agent
 from svnr_rl.agents.maddpg import MADDPGAgent
+from svnr_rl.agents.masql import MASQLAgent
+from svnr_rl.agents.pr2 import PR2Agent
+from svnr_rl.agents.rommeo import ROMMEOAgent
 from svnr_rl.agents.svnr import SVNRAgent
 from svnr_rl.config import AlgoConfig
 from svnr_rl.envs.base import TaskSpec
 
-__all__ = ["AGENTS", "Agent", "MADDPGAgent", "SVNRAgent", "make_agent"]
+__all__ = [
+    "AGENTS",
+    "Agent",
+    "MADDPGAgent",
+    "MASQLAgent",
+    "PR2Agent",
+    "ROMMEOAgent",
+    "SVNRAgent",
+    "make_agent",
+]
 
 #: method name -> agent class; a baseline registers itself here (and in config.METHODS)
-AGENTS: dict[str, type[Agent]] = {"svnr": SVNRAgent, "maddpg": MADDPGAgent}
+AGENTS: dict[str, type[Agent]] = {
+    "svnr": SVNRAgent,
+    "maddpg": MADDPGAgent,
+    "masql": MASQLAgent,
+    "pr2": PR2Agent,
+    "rommeo": ROMMEOAgent,
+}
 
 
 def make_agent(

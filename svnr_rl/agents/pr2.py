@@ -27,7 +27,7 @@ of the marginal is the conditional mean of the partial derivative,
 
 which the opponent model makes computable.  Both samplers are trained by amortized SVGD
 (Eq. 12) towards their targets, with the squashed score of
-:func:`svnr_rl.agents.masql.squashed_score`:
+:func:`svnr_rl.critic.squashed_score`:
 
 * **opponent model**: at each replay state, one own action ``u_i ~ pi_i`` -- the agent's *own
   sampled* action, not the buffer's -- and ``M`` opponent particles; the SVGD direction over
@@ -42,7 +42,7 @@ which the opponent model makes computable.  Both samplers are trained by amortiz
 Both losses are evaluated on the *current* observations of the batch (the older public code
 evaluates the policy loss on next observations and feeds buffer actions to the opponent
 model, NOTES.md).  The critic target is the importance-sampled joint soft value of
-:func:`svnr_rl.agents.masql.uniform_soft_value`.  ``alpha`` follows the one shared schedule;
+:func:`svnr_rl.critic.uniform_soft_value`.  ``alpha`` follows the one shared schedule;
 the opponent models use the shared network size and learning rate (``algo.hidden``,
 ``algo.policy_lr``) and sit in the actor optimizer, so they are checkpointed with it.
 """
@@ -56,7 +56,8 @@ from torch import Tensor, nn
 
 from svnr_core.stein import svgd_direction
 from svnr_rl.agents.base import Agent
-from svnr_rl.agents.masql import own_noise_only, squashed_score, uniform_soft_value
+from svnr_rl.agents.masql import own_noise_only
+from svnr_rl.critic import squashed_score, uniform_soft_value
 from svnr_rl.nets import Sampler
 from svnr_rl.replay import Batch
 

@@ -28,7 +28,6 @@ moved points (amortized SVGD, Feng et al. 2017).
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
 import torch
@@ -36,14 +35,11 @@ from torch import Tensor
 
 from svnr_core.stein import local_kernel_direction
 from svnr_rl.agents.base import Agent
-from svnr_rl.critic import soft_value_estimate
+from svnr_rl.critic import soft_value_estimate, squashed_score, uniform_soft_value
 from svnr_rl.nets import Sampler
 from svnr_rl.replay import Batch
 
-__all__ = ["TANH_EPS", "SVNRAgent"]
-
-#: the tanh correction's epsilon (soft Q-learning): ``log(1 - u^2 + 1e-6)``
-TANH_EPS = 1e-6
+__all__ = ["SVNRAgent"]
 
 
 class SVNRAgent(Agent):
@@ -86,27 +82,17 @@ class SVNRAgent(Agent):
     def next_value(self, batch: Batch, alpha: float) -> Tensor:
         b, k, d = batch.next_state.shape[0], self.cfg.value_samples, self.joint_dim
         if self.cfg.value_proposal == "uniform":
-            u = (
-                2.0
-                * torch.rand((b, k, d), generator=self.gen, device=self.device, dtype=self.dtype)
-                - 1.0
-            )
-            log_q: float = -d * math.log(2.0)
-        else:
-            u = self.sample_particles(batch.next_obs, self.update_mask(), k).reshape(b, k, d)
-            log_q = 0.0
+            return uniform_soft_value(self.critic_target, batch.next_state, alpha, k, d, self.gen)
+        u = self.sample_particles(batch.next_obs, self.update_mask(), k).reshape(b, k, d)
         s = batch.next_state.unsqueeze(1).expand(b, k, batch.next_state.shape[-1])
-        q = self.critic_target.q_min(s, u)
-        return soft_value_estimate(q, alpha, log_q)
+        return soft_value_estimate(self.critic_target.q_min(s, u), alpha, 0.0)
 
     def stein_direction(self, state: Tensor, u: Tensor, alpha: float, mask: Tensor) -> Tensor:
         """Eq. 9's ``Delta f`` ``[B, M, D]`` for particles ``u [B, M, D]`` at ``state [B, S]``."""
         b, m, _ = u.shape
-        x = u.detach().requires_grad_(True)
         s = state.unsqueeze(1).expand(b, m, state.shape[-1])
-        log_p = self.critic.q_min(s, x) / alpha + torch.log(1.0 - x * x + TANH_EPS).sum(-1)
-        (score,) = torch.autograd.grad(log_p.sum(), x)
-        x = x.detach()
+        score = squashed_score(lambda y: self.critic.q_min(s, y), u, alpha)
+        x = u.detach()
         a = self.action_dim
         parts = []
         for i in range(self.n_agents):
