@@ -98,3 +98,14 @@ def check_actions(actions: object, num_envs: int, spec: TaskSpec) -> FloatArray:
         idx = tuple(int(i) for i in np.argwhere(~finite)[0])
         raise ValueError(f"{spec.name}: action{idx} = {arr[idx]!r} is not finite")
     return np.clip(arr, -1.0, 1.0)
+
+
+def check_action_keys(live_agents: list[str], actions: object) -> None:
+    """The PettingZoo-side check every ``ParallelEnv.step`` applies to its action dict."""
+    if not live_agents:
+        raise ValueError("step() called with no live agents: call reset() first")
+    if not isinstance(actions, dict):
+        raise ValueError(f"actions must be a dict agent -> action; got {type(actions).__name__}")
+    unknown = set(actions) - set(live_agents)
+    if unknown:
+        raise ValueError(f"actions for unknown or finished agents {sorted(unknown)}")

@@ -30,7 +30,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from svnr_rl.envs.base import BatchedEnv, BatchStep, FloatArray
+from svnr_rl.envs.base import BatchedEnv, BatchStep, FloatArray, check_action_keys
 
 
 class BatchedParallelEnv(ParallelEnv):  # type: ignore[misc]
@@ -107,11 +107,7 @@ class BatchedParallelEnv(ParallelEnv):  # type: ignore[misc]
         dict[str, bool],
         dict[str, dict[str, Any]],
     ]:
-        if not self.agents:
-            raise ValueError("step() called with no live agents: call reset() first")
-        unknown = set(actions) - set(self.agents)
-        if unknown:
-            raise ValueError(f"actions for unknown or finished agents {sorted(unknown)}")
+        check_action_keys(self.agents, actions)
         spec = self.spec
         batch = np.empty((1, spec.n_agents, spec.action_dim))
         for i, a in enumerate(self.possible_agents):

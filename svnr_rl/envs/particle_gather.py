@@ -50,7 +50,14 @@ from mpe2._mpe_utils.core import Agent, Landmark, World
 from numpy.typing import ArrayLike, NDArray
 from pettingzoo import ParallelEnv
 
-from svnr_rl.envs.base import BatchStep, BoolArray, FloatArray, TaskSpec, check_actions
+from svnr_rl.envs.base import (
+    BatchStep,
+    BoolArray,
+    FloatArray,
+    TaskSpec,
+    check_action_keys,
+    check_actions,
+)
 
 IntArray = NDArray[np.intp]
 
@@ -256,11 +263,7 @@ class ParticleGatherParallelEnv(ParallelEnv):  # type: ignore[misc]
         dict[str, bool],
         dict[str, dict[str, Any]],
     ]:
-        if not self.agents:
-            raise ValueError("step() called with no live agents: call reset() first")
-        unknown = set(actions) - set(self.agents)
-        if unknown:
-            raise ValueError(f"actions for unknown or finished agents {sorted(unknown)}")
+        check_action_keys(self.agents, actions)
         forces = np.empty((N_PARTICLES, 2))
         for i, name in enumerate(AGENT_NAMES):
             if name not in actions:
