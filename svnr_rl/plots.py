@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from svnr_core.soft_bellman import boltzmann
 from svnr_rl.evaluate import decentralize
 from svnr_rl.noise import derive_seed
 
@@ -78,8 +79,7 @@ def boltzmann_mass_near_optima(
     x = np.linspace(-b, b, grid)
     u = np.stack(np.meshgrid(x, x, x, indexing="ij"), axis=-1).reshape(-1, 3)
     r = np.asarray(game.reward(u), dtype=np.float64)
-    w = np.exp((r - r.max()) / alpha)
-    w /= w.sum()
+    w = boltzmann(r, alpha)  # Eq. 1 on the grid (the core's one softmax)
     return [
         {
             "optimum": [float(v) for v in action],

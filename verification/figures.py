@@ -42,6 +42,7 @@ from svnr_core.negotiation import (
     Target,
     negotiate,
 )
+from svnr_core.soft_bellman import boltzmann
 from svnr_core.stein import Bandwidth, mmd_squared
 
 FloatArray = NDArray[np.float64]
@@ -72,8 +73,7 @@ def grid_sampler(
     centres = 0.5 * (edges[:-1] + edges[1:])
     grid = np.stack(np.meshgrid(*([centres] * dim), indexing="ij"), axis=-1).reshape(-1, dim)
     logp = log_density(grid)
-    w = np.exp(logp - logp.max())
-    cdf = np.cumsum(w / w.sum())
+    cdf = np.cumsum(boltzmann(logp, 1.0))
     half = bound / cells
 
     def sample(size: int, rng: np.random.Generator) -> FloatArray:
