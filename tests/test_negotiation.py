@@ -277,8 +277,9 @@ def test_max_of_three_annealed_s2_3_ends_at_global_optimum() -> None:
         "Known limitation of the JOINT-score path: for s2 = 1.5 and 2 agent 0 follows "
         "d r / d u_0 at the joint particles, which points to the branch that the current u_1, "
         "u_2 select, so particles near the local optimum stay there: only 16-44% end in the "
-        "basin of (7, 7, -4) (issue 4).  The exact Eq. 5 conditional scores reach 66-86% "
-        "(tests above)."
+        "basin of (7, 7, -4).  The exact Eq. 5 conditional scores reach 66-86% (tests "
+        "below): finite particles cannot move mass between modes.  The amortized negotiation "
+        "(SVNR's policy step, tests/test_amortized_negotiation.py) reaches 100%."
     ),
 )
 @pytest.mark.parametrize("s2", [1.5, 2.0])

@@ -10,7 +10,10 @@
    optimum ``(-5, -5, 3)``, for ``s2`` in {1.5, 2, 3}, twice: every agent following the joint
    score ``d r / d u_i`` at the joint particles (the approximation of the amortized Eq. 9 / 13;
    ``max_of_three_annealed.png``), and following the exact Eq. 5 conditional scores, the later
-   agents marginalised by quadrature (``max_of_three_conditional.png``);
+   agents marginalised by quadrature (``max_of_three_conditional.png``), and *amortized*: SVNR's
+   own policy step (Eq. 9-10) with the exact reward as critic
+   (:mod:`verification.amortized_negotiation`; ``max_of_three_amortized.png`` and
+   ``max_of_three_amortized_trace.png``);
 
 prints every number, writes them to ``negotiation_numbers.json`` and saves the pictures (joint
 scatter plots in the manner of the paper's Fig. 3 and Fig. 5) next to it.
@@ -28,7 +31,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,6 +47,9 @@ from svnr_core.negotiation import (
 )
 from svnr_core.soft_bellman import boltzmann
 from svnr_core.stein import Bandwidth, mmd_squared
+
+if TYPE_CHECKING:
+    from verification.amortized_negotiation import AmortizedRun
 
 FloatArray = NDArray[np.float64]
 
@@ -677,12 +683,111 @@ def run_negotiation(out: Path, seeds: Sequence[int] = (0, 1, 2)) -> dict[str, An
     ]
     for row in numbers["max_of_three_u0_marginal"]:
         print("Max of Three, exact marginal of u_0:", row)
+    runs = run_max_of_three_amortized(seeds)
+    numbers["max_of_three_amortized"] = [asdict(r.outcome) for r in runs.values()]
+    for run in runs.values():
+        row = {k: v for k, v in asdict(run.outcome).items() if k != "trace"}
+        print("Max of Three (amortized, exact critic):", row)
     (out / "negotiation_numbers.json").write_text(json.dumps(numbers, indent=2) + "\n")
     draw_gmm(out)
     draw_two_modalities(out)
     draw_max_of_three(out, score="joint")
     draw_max_of_three(out, score="conditional")
+    draw_max_of_three_amortized(out, runs)
     return numbers
+
+
+#: Rounds between two trace points of the amortized runs (3000 rounds: 12 points).
+AMORTIZED_RECORD_EVERY = 250
+
+
+def run_max_of_three_amortized(
+    seeds: Sequence[int] = (0, 1, 2),
+) -> dict[tuple[str, float, int], AmortizedRun]:
+    """The amortized negotiation (:func:`amortized_max_of_three_run`, default setup) for nested
+    and empty sets, ``s2`` in {1.5, 2, 3} and ``seeds``, keyed by ``(topology, s2, seed)``."""
+    from verification.amortized_negotiation import AmortizedSetup, amortized_max_of_three_run
+
+    return {
+        (topology, s2, seed): amortized_max_of_three_run(
+            s2,
+            seed,
+            AmortizedSetup(topology=topology),
+            record_every=AMORTIZED_RECORD_EVERY,
+        )
+        for topology in ("nested", "empty")
+        for s2 in (1.5, 2.0, 3.0)
+        for seed in seeds
+    }
+
+
+def draw_max_of_three_amortized(
+    out: Path, runs: dict[tuple[str, float, int], AmortizedRun], seed: int = 0
+) -> None:
+    """``max_of_three_amortized.png``: per ``s2``, the samplers' joint samples at the start and at
+    the end with nested sets (SVNR) and with empty sets (SVNR-M), seed ``seed``;
+    ``max_of_three_amortized_trace.png``: the share of samples in the global basin along the
+    annealing against the exact share of the annealed target, every seed."""
+    import matplotlib.pyplot as plt
+
+    from verification.amortized_negotiation import exact_basin_mass
+
+    s2_values = sorted({s2 for _, s2, _ in runs})
+    fig = plt.figure(figsize=(12, 4 * len(s2_values)))
+    sc = None
+    for row, s2 in enumerate(s2_values):
+        game = max_of_three(s2)
+        nested, empty = runs["nested", s2, seed], runs["empty", s2, seed]
+        panels = (
+            (nested.initial, "start"),
+            (nested.final, "end, nested sets (SVNR)"),
+            (empty.final, "end, empty sets (SVNR-M)"),
+        )
+        for col, (u, what) in enumerate(panels):
+            ax = fig.add_subplot(len(s2_values), 3, 3 * row + col + 1, projection="3d")
+            sc = _scatter3d(
+                ax,
+                u,
+                np.asarray(game.reward(u)),
+                f"s2 = {s2}, {what}\nin global basin: {basin_masses(game, u)[1]:.2f}",
+            )
+    assert sc is not None
+    fig.colorbar(sc, ax=fig.axes, shrink=0.4, label="reward r(u)")
+    first = next(iter(runs.values())).outcome
+    fig.suptitle(
+        "Max of Three, amortized negotiation (SVNR's policy step, Eq. 9-10, exact reward as "
+        f"critic),\nalpha {first.alpha_start:g} -> {first.alpha_end:g} over {first.rounds} "
+        f"rounds, M = {first.num_particles}, 1000 fresh joint samples, seed {seed}"
+    )
+    fig.savefig(out / "max_of_three_amortized.png", dpi=100)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, len(s2_values), figsize=(5 * len(s2_values), 4), sharey=True)
+    for ax, s2 in zip(np.atleast_1d(axes), s2_values, strict=True):
+        for (topology, s2_run, run_seed), run in runs.items():
+            if s2_run != s2:
+                continue
+            k, _, frac = zip(*run.outcome.trace, strict=True)
+            ax.plot(
+                k,
+                frac,
+                color="tab:blue" if topology == "nested" else "tab:orange",
+                alpha=0.7,
+                label=f"{topology} sets" if run_seed == seed else None,
+            )
+        ref = next(r for (t, s, _), r in runs.items() if s == s2 and t == "nested").outcome
+        rounds = np.arange(0, ref.rounds, AMORTIZED_RECORD_EVERY // 5)
+        alpha = geometric_schedule(ref.alpha_start, ref.alpha_end, ref.rounds)
+        exact = [exact_basin_mass(s2, alpha(int(k)), points=64) for k in rounds]
+        ax.plot(rounds, exact, "k--", label="exact target")
+        ax.set_title(f"s2 = {s2}")
+        ax.set_xlabel("round (alpha annealed geometrically)")
+    np.atleast_1d(axes)[0].set_ylabel("share of samples in the global basin")
+    np.atleast_1d(axes)[0].legend()
+    fig.suptitle("Amortized negotiation: share in the global basin (every seed)")
+    fig.tight_layout()
+    fig.savefig(out / "max_of_three_amortized_trace.png", dpi=100)
+    plt.close(fig)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
