@@ -68,10 +68,15 @@ def mass_near_optima(samples: NDArray[np.float64], task: str, s2: float) -> list
 
 
 def boltzmann_mass_near_optima(
-    task: str, s2: float, alpha: float, grid: int = 121
+    task: str, s2: float, alpha: float, grid: int = 121, *, tilted: bool = False
 ) -> list[dict[str, Any]]:
     """The same shares for the *exact* soft-optimal joint policy ``pi(u) ~ exp(r(u) / alpha)``
-    on the box (a reference for the samplers), by a ``grid^3`` midpoint rule in native units."""
+    on the box (a reference for the samplers), by a ``grid^3`` midpoint rule in native units.
+
+    ``tilted=True``: the law the SVNR policy step actually targets on the normalised actions
+    ``a = u / b`` (:func:`svnr_rl.critic.squashed_score`, the soft Q-learning tanh factor),
+    ``exp(r(u) / alpha) prod_d (1 - a_d^2 + TANH_EPS)``."""
+    from svnr_rl.critic import TANH_EPS
     from svnr_rl.envs.registry import make_game
 
     game = make_game(task, **({"s2": s2} if task == "max-of-three" else {}))
@@ -79,6 +84,8 @@ def boltzmann_mass_near_optima(
     x = np.linspace(-b, b, grid)
     u = np.stack(np.meshgrid(x, x, x, indexing="ij"), axis=-1).reshape(-1, 3)
     r = np.asarray(game.reward(u), dtype=np.float64)
+    if tilted:
+        r = r + alpha * np.log(1.0 - (u / b) ** 2 + TANH_EPS).sum(-1)
     w = boltzmann(r, alpha)  # Eq. 1 on the grid (the core's one softmax)
     return [
         {
