@@ -84,11 +84,11 @@ from svnr_rl.envs.differential import DifferentialGameEnv
 from svnr_rl.nets import Sampler
 from svnr_rl.replay import Batch
 from verification.figures import (
-    GLOBAL_OPTIMUM,
     LOCAL_OPTIMUM,
     FloatArray,
     basin_masses,
     geometric_schedule,
+    max_of_three_end_measures,
 )
 
 __all__ = [
@@ -303,7 +303,6 @@ def amortized_max_of_three_run(
         torch.set_num_threads(threads)
 
     u = _native_samples(agent, eval_samples, eval_gen).numpy().astype(np.float64)
-    r = np.asarray(game.reward(u))
     outcome = AmortizedOutcome(
         s2=s2,
         seed=seed,
@@ -315,12 +314,7 @@ def amortized_max_of_three_run(
         policy_lr=st.policy_lr,
         init_mean=tuple(float(x) for x in u0.mean(0)),
         init_sd=tuple(float(x) for x in u0.std(0)),
-        frac_global_basin=basin_masses(game, u)[1],
-        frac_global=float(np.mean(np.linalg.norm(u - GLOBAL_OPTIMUM, axis=1) < 1.0)),
-        frac_local=float(np.mean(np.linalg.norm(u - LOCAL_OPTIMUM, axis=1) < 1.0)),
-        frac_u0_global=float(np.mean(u[:, 0] > 1.0)),
-        mean_reward=float(r.mean()),
-        best_reward=float(r.max()),
+        **max_of_three_end_measures(game, u),
         final_mean=tuple(float(x) for x in u.mean(0)),
         trace=tuple(trace),
     )

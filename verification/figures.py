@@ -518,8 +518,6 @@ def max_of_three_experiment(
         adaptive=adaptive,
         bandwidth=bandwidth,
     )
-    u = np.asarray(res.particles)
-    r = np.asarray(game.reward(u))
     return MaxOfThreeOutcome(
         s2=s2,
         seed=seed,
@@ -529,13 +527,24 @@ def max_of_three_experiment(
         alpha_start=setup.alpha_start,
         alpha_end=setup.alpha_end,
         step_size=setup.step_size,
-        frac_global=float(np.mean(np.linalg.norm(u - GLOBAL_OPTIMUM, axis=1) < 1.0)),
-        frac_local=float(np.mean(np.linalg.norm(u - LOCAL_OPTIMUM, axis=1) < 1.0)),
-        frac_global_basin=basin_masses(game, u)[1],
-        frac_u0_global=float(np.mean(u[:, 0] > 1.0)),
-        mean_reward=float(r.mean()),
-        best_reward=float(r.max()),
+        **max_of_three_end_measures(game, np.asarray(res.particles)),
     )
+
+
+def max_of_three_end_measures(game: DifferentialGame, u: FloatArray) -> dict[str, float]:
+    """Where joint actions ``u [M, 3]`` (native units) lie on Max of Three: the fields
+    ``frac_global`` / ``frac_local`` (within distance 1 of ``(7, 7, -4)`` / ``(-5, -5, 3)``),
+    ``frac_global_basin`` (active branch ``g2``), ``frac_u0_global`` (``u_0 > 1``),
+    ``mean_reward`` and ``best_reward`` of the outcome dataclasses."""
+    r = np.asarray(game.reward(u))
+    return {
+        "frac_global": float(np.mean(np.linalg.norm(u - GLOBAL_OPTIMUM, axis=1) < 1.0)),
+        "frac_local": float(np.mean(np.linalg.norm(u - LOCAL_OPTIMUM, axis=1) < 1.0)),
+        "frac_global_basin": basin_masses(game, u)[1],
+        "frac_u0_global": float(np.mean(u[:, 0] > 1.0)),
+        "mean_reward": float(r.mean()),
+        "best_reward": float(r.max()),
+    }
 
 
 # --------------------------------------------------------------------------- drawing
