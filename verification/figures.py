@@ -4,8 +4,9 @@
 
 1. SVGD (Eq. 12) on a 2-D Gaussian mixture, compared by MMD with exact samples;
 2. negotiated reasoning (Eq. 4, 5, 7) on *Two Modalities*, ``pi*(u) ~ exp(r(u) / alpha)`` with
-   ``alpha = 1`` on ``[-10, 10]^3``, with nested and with empty negotiation sets, compared with
-   exact samples of the target (drawn from a fine grid);
+   ``alpha = 1`` on ``[-10, 10]^3``, with nested, full and empty negotiation sets, every agent
+   following the joint score and (nested, empty) the exact Eq. 5 conditional scores, compared
+   with exact samples of the target (drawn from a fine grid);
 3. annealed negotiation on *Max of Three* (``alpha`` from large to small) started near the local
    optimum ``(-5, -5, 3)``, for ``s2`` in {1.5, 2, 3}, twice: every agent following the joint
    score ``d r / d u_i`` at the joint particles (the approximation of the amortized Eq. 9 / 13;
@@ -208,6 +209,7 @@ class TwoModalitiesOutcome:
     samples with each coordinate shuffled independently): what decentralised, uncoordinated
     sampling of the exact marginals would execute.  ``mmd2_iid_*``: the MMD^2 of independent
     exact samples of the same size as the particles (median and largest of ``n_null``).
+    ``score``: ``"joint"`` or ``"conditional"`` (:func:`two_modalities_negotiation`).
     """
 
     sets: str
@@ -228,6 +230,7 @@ class TwoModalitiesOutcome:
     product_mmd2: float
     mmd2_iid_median: float
     mmd2_iid_max: float
+    score: str = "joint"
 
 
 def game_target(game: DifferentialGame, alpha: float = 1.0) -> Callable[[Any], tuple[Any, Any]]:
@@ -247,8 +250,16 @@ def two_modalities_negotiation(
     rounds: int = 600,
     warmup_alpha: float = 10.0,
     record_every: int | None = None,
+    score: ScoreKind = "joint",
+    cells: int = DEFAULT_CELLS,
 ) -> tuple[FloatArray, NegotiationResult]:
     """Negotiation on Two Modalities from particles uniform on the box (independent coordinates).
+
+    ``score="joint"``: every agent follows ``d r / d u_i / alpha`` at the joint particles;
+    ``score="conditional"``: the exact Eq. 5 targets ``grad log pi*(u_i | u_{C_i})``, the agents
+    outside ``{i} + C_i`` marginalised by quadrature (``cells`` per axis) -- with empty sets each
+    agent then follows its own exact marginal, and the particles approach the product of the
+    marginals.
 
     Adaptive step (Liu & Wang rule, step 0.5), median bandwidth, clipping to ``[-10, 10]``.  A
     tempering warm-up: ``alpha`` falls geometrically from ``warmup_alpha`` to the target's
@@ -262,9 +273,12 @@ def two_modalities_negotiation(
     init = rng.uniform(-b, b, size=(n_particles, game.n_agents))
     half = max(rounds // 2, 1)
     warm = geometric_schedule(warmup_alpha, 1.0, half + 1)
+    target: Target | ConditionalTarget = (
+        game_target(game) if score == "joint" else DifferentialGameTarget(game, cells=cells)
+    )
     res = negotiate(
         init,
-        game_target(game),
+        target,
         rounds=rounds,
         sets=sets,
         step_size=0.5,
@@ -284,9 +298,17 @@ def two_modalities_experiment(
     n_exact: int = 4000,
     n_null: int = 20,
     warmup_alpha: float = 10.0,
+    score: ScoreKind = "joint",
 ) -> TwoModalitiesOutcome:
     game = two_modalities()
-    _, res = two_modalities_negotiation(sets, seed, n_particles, rounds, warmup_alpha)  # type: ignore[arg-type]
+    _, res = two_modalities_negotiation(
+        sets,  # type: ignore[arg-type]
+        seed,
+        n_particles,
+        rounds,
+        warmup_alpha,
+        score=score,
+    )
     u = np.asarray(res.particles)
     rng = np.random.default_rng(seed + 1000)
     sample = two_modalities_sampler()
@@ -316,6 +338,7 @@ def two_modalities_experiment(
         product_mmd2=float(mmd_squared(product[:n_particles], exact, bandwidth=GAME_MMD_BANDWIDTH)),
         mmd2_iid_median=float(np.median(null)),
         mmd2_iid_max=float(np.max(null)),
+        score=score,
     )
 
 
@@ -582,27 +605,44 @@ def draw_gmm(out: Path, seed: int = 0) -> None:
 
 
 def draw_two_modalities(out: Path, seed: int = 0) -> None:
+    """``two_modalities_negotiation.png``: exact samples and the product of the exact marginals,
+    then the negotiated particles with the joint score (nested, full, empty sets; top row) and
+    with the exact Eq. 5 conditional scores (nested, empty sets; bottom row)."""
     import matplotlib.pyplot as plt
 
     game = two_modalities()
     rng = np.random.default_rng(seed + 1000)
     exact = two_modalities_sampler()(400, rng)
-    panels = [("exact samples of $\\pi^* \\propto e^{r}$", exact)]
-    for sets in ("nested", "full", "empty"):
-        _, res = two_modalities_negotiation(sets, seed)
-        panels.append((f"negotiation, {sets} sets", np.asarray(res.particles)))
     product = np.stack([rng.permutation(exact[:, i]) for i in range(3)], axis=1)
-    panels.append(("product of exact marginals", product))
-    fig = plt.figure(figsize=(4 * len(panels), 4.2))
+    rows: list[list[tuple[str, FloatArray]]] = [
+        [("exact samples of $\\pi^* \\propto e^{r}$", exact)],
+        [("product of exact marginals", product)],
+    ]
+    for row, score, all_sets in (
+        (0, "joint", ("nested", "full", "empty")),
+        (1, "conditional", ("nested", "empty")),
+    ):
+        for sets in all_sets:
+            _, res = two_modalities_negotiation(sets, seed, score=score)  # type: ignore[arg-type]
+            how = "joint score" if score == "joint" else "Eq. 5 scores"
+            rows[row].append((f"{sets} sets, {how}", np.asarray(res.particles)))
+    fig = plt.figure(figsize=(16, 8.4))
     sc = None
-    for i, (title, u) in enumerate(panels):
-        ax = fig.add_subplot(1, len(panels), i + 1, projection="3d")
-        m1, m2 = basin_masses(game, u)
-        sc = _scatter3d(ax, u, np.asarray(game.reward(u)), f"{title}\nmass {m1:.2f} / {m2:.2f}")
+    for r, panels in enumerate(rows):
+        for c, (title, u) in enumerate(panels):
+            ax = fig.add_subplot(2, 4, 4 * r + c + 1, projection="3d")
+            m1, m2 = basin_masses(game, u)
+            low = low_reward_mass(game, u)
+            sc = _scatter3d(
+                ax,
+                u,
+                np.asarray(game.reward(u)),
+                f"{title}\nmass {m1:.2f} / {m2:.2f}, r < 0: {low:.2f}",
+            )
     assert sc is not None
     fig.colorbar(sc, ax=fig.axes, shrink=0.6, label="reward r(u)")
-    fig.suptitle(f"Two Modalities, alpha = 1 (cf. paper Fig. 3), seed {seed}")
-    fig.savefig(out / "two_modalities_negotiation.png", dpi=110)
+    fig.suptitle(f"Two Modalities, alpha = 1 (cf. paper Fig. 3), negotiation, seed {seed}")
+    fig.savefig(out / "two_modalities_negotiation.png", dpi=100)
     plt.close(fig)
 
 
@@ -673,6 +713,10 @@ def run_negotiation(out: Path, seeds: Sequence[int] = (0, 1, 2)) -> dict[str, An
     numbers["two_modalities"] = [
         asdict(two_modalities_experiment(sets, seed=seed))
         for sets in ("nested", "full", "empty")
+        for seed in seeds
+    ] + [
+        asdict(two_modalities_experiment(sets, seed=seed, score="conditional"))
+        for sets in ("nested", "empty")
         for seed in seeds
     ]
     for row in numbers["two_modalities"]:
