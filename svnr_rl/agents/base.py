@@ -107,8 +107,11 @@ class Agent:
         explore: bool,
     ) -> Tensor:
         """Agent ``i``'s action from its *local* observation ``obs_i [..., obs_dim]``, the joint
-        common noise ``noise [..., N, noise_dim]`` and its mask row ``[N]``."""
-        raise NotImplementedError
+        common noise ``noise [..., N, noise_dim]`` and its mask row ``[N]``.  By default the
+        sampler itself, ``u_i = f_i(xi masked by the row, o_i)`` (SVNR, PR2); methods that add
+        exploration noise or sample differently override it."""
+        u: Tensor = actor(obs_i, noise, mask_row)
+        return u
 
     def next_value(self, batch: Batch, alpha: float) -> Tensor:
         """``V(s')`` of shape ``[B]`` for the critic target (no gradient needed)."""

@@ -127,20 +127,6 @@ class PR2Agent(Agent):
     def extra_modules(self) -> dict[str, nn.Module]:
         return {"opponents": self.opponents}
 
-    @classmethod
-    def act_one(
-        cls,
-        actor: Sampler,
-        i: int,
-        obs_i: Tensor,
-        noise: Tensor,
-        mask_row: Tensor,
-        *,
-        explore: bool,
-    ) -> Tensor:
-        out: Tensor = actor(obs_i, noise, mask_row)
-        return out
-
     def next_value(self, batch: Batch, alpha: float) -> Tensor:
         return uniform_soft_value(
             self.critic_target,

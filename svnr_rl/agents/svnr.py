@@ -36,7 +36,6 @@ from torch import Tensor
 from svnr_core.stein import local_kernel_direction
 from svnr_rl.agents.base import Agent
 from svnr_rl.critic import soft_value_estimate, squashed_score, uniform_soft_value
-from svnr_rl.nets import Sampler
 from svnr_rl.replay import Batch
 
 __all__ = ["SVNRAgent"]
@@ -47,20 +46,6 @@ class SVNRAgent(Agent):
 
     name: ClassVar[str] = "svnr"
     noise_conditioned: ClassVar[bool] = True
-
-    @classmethod
-    def act_one(
-        cls,
-        actor: Sampler,
-        i: int,
-        obs_i: Tensor,
-        noise: Tensor,
-        mask_row: Tensor,
-        *,
-        explore: bool,
-    ) -> Tensor:
-        u: Tensor = actor(obs_i, noise, mask_row)
-        return u
 
     def sample_particles(self, obs: Tensor, mask: Tensor, m: int) -> Tensor:
         """``m`` joint samples per state: ``obs [B, N, obs_dim] -> u [B, m, N, action_dim]``."""
