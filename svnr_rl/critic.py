@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import torch
+from array_api_compat import array_namespace
 from torch import Tensor, nn
 
 from svnr_core.soft_bellman import importance_sampled_soft_value
@@ -34,8 +35,11 @@ __all__ = [
     "polyak_update",
     "soft_value_estimate",
     "squashed_score",
+    "tanh_log_factor",
     "uniform_soft_value",
 ]
+
+ArrayT = TypeVar("ArrayT")
 
 #: the tanh correction's epsilon (soft Q-learning): ``log(1 - u^2 + 1e-6)``
 TANH_EPS = 1e-6
@@ -102,6 +106,16 @@ def uniform_soft_value(
     return soft_value_estimate(critic.q_min(s, u), alpha, -d * math.log(2.0))
 
 
+def tanh_log_factor(a: ArrayT) -> ArrayT:
+    """``sum_d log(1 - a_d^2 + TANH_EPS)`` over the last axis of normalised actions ``a``: the
+    soft Q-learning ``tanh`` factor of :func:`squashed_score`'s target, on numpy arrays (the
+    exact references of the reports) or torch tensors alike."""
+    x: Any = a
+    xp = array_namespace(x)
+    out: ArrayT = xp.sum(xp.log(1.0 - x * x + TANH_EPS), axis=-1)
+    return out
+
+
 def squashed_score(q_fn: Callable[[Tensor], Tensor], u: Tensor, alpha: float) -> Tensor:
     r"""Score of the squashed Boltzmann target at actions ``u [..., D]`` (no parameter grads).
 
@@ -114,6 +128,6 @@ def squashed_score(q_fn: Callable[[Tensor], Tensor], u: Tensor, alpha: float) ->
     action in PR2's opponent update) are simply ignored by the caller.
     """
     x = u.detach().requires_grad_(True)
-    log_p = q_fn(x) / alpha + torch.log(1.0 - x * x + TANH_EPS).sum(-1)
+    log_p = q_fn(x) / alpha + tanh_log_factor(x)
     (score,) = torch.autograd.grad(log_p.sum(), x)
     return score

@@ -75,8 +75,8 @@ def boltzmann_mass_near_optima(
 
     ``tilted=True``: the law the SVNR policy step actually targets on the normalised actions
     ``a = u / b`` (:func:`svnr_rl.critic.squashed_score`, the soft Q-learning tanh factor),
-    ``exp(r(u) / alpha) prod_d (1 - a_d^2 + TANH_EPS)``."""
-    from svnr_rl.critic import TANH_EPS
+    ``exp(r(u) / alpha) prod_d (1 - a_d^2 + TANH_EPS)`` (:func:`svnr_rl.critic.tanh_log_factor`)."""
+    from svnr_rl.critic import tanh_log_factor
     from svnr_rl.envs.registry import make_game
 
     game = make_game(task, **({"s2": s2} if task == "max-of-three" else {}))
@@ -85,7 +85,7 @@ def boltzmann_mass_near_optima(
     u = np.stack(np.meshgrid(x, x, x, indexing="ij"), axis=-1).reshape(-1, 3)
     r = np.asarray(game.reward(u), dtype=np.float64)
     if tilted:
-        r = r + alpha * np.log(1.0 - (u / b) ** 2 + TANH_EPS).sum(-1)
+        r = r + alpha * tanh_log_factor(u / b)
     w = boltzmann(r, alpha)  # Eq. 1 on the grid (the core's one softmax)
     return [
         {

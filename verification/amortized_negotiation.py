@@ -77,8 +77,10 @@ import torch
 from torch import Tensor, nn
 
 from svnr_core.differential_games import DifferentialGame, max_of_three
+from svnr_core.soft_bellman import boltzmann
 from svnr_rl.agents import SVNRAgent, make_agent
 from svnr_rl.config import AlgoConfig
+from svnr_rl.critic import tanh_log_factor
 from svnr_rl.envs.base import TaskSpec
 from svnr_rl.envs.differential import DifferentialGameEnv
 from svnr_rl.nets import Sampler
@@ -170,19 +172,20 @@ class AmortizedOutcome:
 def exact_basin_mass(s2: float, alpha: float, *, tilted: bool = True, points: int = 128) -> float:
     """Exact mass of the global basin (active branch ``g_2``) under the policy step's target
     ``p_alpha(a) ~ exp(r(10 a) / alpha) prod_d (1 - a_d^2 + 1e-6)`` on ``[-1, 1]^3``
-    (``tilted=False``: the Boltzmann law ``exp(r(u) / alpha)`` on the box), by the midpoint rule
-    on ``points^3`` cells: the reference the samplers' ``trace`` is compared with."""
+    (:func:`svnr_rl.critic.tanh_log_factor`; ``tilted=False``: the Boltzmann law
+    ``exp(r(u) / alpha)`` on the box), by the midpoint rule on ``points^3`` cells: the reference
+    the samplers' ``trace`` is compared with."""
     game = max_of_three(s2)
     edges = np.linspace(-1.0, 1.0, points + 1)
     x = 0.5 * (edges[:-1] + edges[1:])
     grid = np.stack(np.meshgrid(*([x] * game.n_agents), indexing="ij"), axis=-1)
     a = grid.reshape(-1, game.n_agents)
     g1, g2 = (np.asarray(g) for g in game._branches(game.action_bound * a, np))
-    log_p = np.maximum(g1, g2) / alpha
+    r = np.maximum(g1, g2)
     if tilted:
-        log_p = log_p + np.log(1.0 - a * a + 1e-6).sum(-1)
-    p = np.exp(log_p - log_p.max())
-    return float(p[g2 > g1].sum() / p.sum())
+        r = r + alpha * tanh_log_factor(a)
+    p = boltzmann(r, alpha)  # Eq. 1 on the grid (the core's one softmax)
+    return float(p[g2 > g1].sum())
 
 
 def _native_samples(agent: SVNRAgent, n: int, gen: torch.Generator) -> Tensor:
