@@ -38,6 +38,8 @@ gymnasium-robotics 1.4.2).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 from typing import Any
 
@@ -51,8 +53,9 @@ EPISODE_LIMIT = 1000
 
 def _make_raw(scenario: str, agent_conf: str) -> Any:
     """``mamujoco_v1.parallel_env(scenario, agent_conf, agent_obsk=1)`` (import is slow: lazy)."""
-    with warnings.catch_warnings():
-        # gymnasium_robotics warns at import about Adroit reward changes that do not concern us
+    # gymnasium_robotics warns at import (a warning, and a notice printed to stderr) about
+    # Adroit reward changes that do not concern these tasks; errors still propagate
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         from gymnasium_robotics import mamujoco_v1
 
