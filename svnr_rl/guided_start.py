@@ -246,7 +246,8 @@ def _report(results: list[GuidedResult], commands: list[str]) -> str:
     ]
     for (m, variant), v in by_method.items():
         a = np.array(v)
-        lines.append(f"| {m} | {variant} | {a.mean():.2f} +- {a.std():.2f} ({len(v)} seeds) |")
+        seeds = f"{len(v)} seed" + "s" * (len(v) > 1)
+        lines.append(f"| {m} | {variant} | {a.mean():.2f} +- {a.std():.2f} ({seeds}) |")
     reached = sum(r.final_return >= TARGET for r in results)
     inflated = [r for r in results if r.diagnostics.q_mean > r.q_bound]
     lines += [
