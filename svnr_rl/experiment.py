@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from svnr_rl.config import Config, ConfigError, apply_overrides, config_to_dict, preset
+from svnr_rl.run_status import is_completed
 from svnr_rl.train import resume, train
 
 __all__ = [
@@ -148,8 +149,7 @@ def _run_one(exp: Experiment, seed: int, runs: Path, device: str, progress: bool
                 f"{run_dir} was trained with another configuration than {exp.name!r} now has; "
                 "move it away (or use another --runs folder) to rerun it"
             )
-    status = run_dir / "status.json"
-    if status.is_file() and json.loads(status.read_text()).get("state") == "completed":
+    if is_completed(run_dir):
         print(f"[{exp.name} seed {seed}] reusing {run_dir}", flush=True)
     elif run_dir.is_dir():
         print(f"[{exp.name} seed {seed}] resuming {run_dir}", flush=True)

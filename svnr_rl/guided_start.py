@@ -37,6 +37,7 @@ import torch
 
 from svnr_rl.config import Config, ConfigError, apply_overrides, config_to_dict, preset
 from svnr_rl.experiment import GatherDiagnostics, gather_diagnostics, steer_actions
+from svnr_rl.run_status import is_completed
 from svnr_rl.table import METHOD_SPECS
 from svnr_rl.train import Trainer, _execute
 
@@ -145,9 +146,7 @@ def run_guided(
     """Train (or reuse a completed) guided run and read its diagnostics."""
     cfg = guided_config(method, seed, runs, guided_env_steps, overrides, tag)
     run_dir = runs / cfg.train.run_name
-    status = run_dir / "status.json"
-    done = status.is_file() and json.loads(status.read_text()).get("state") == "completed"
-    if not done:
+    if not is_completed(run_dir):
         if run_dir.exists():
             raise ConfigError(
                 f"{run_dir} holds an unfinished guided run (guided runs cannot be resumed); "
@@ -197,8 +196,7 @@ def completed_runs(runs: Path) -> list[GuidedResult]:
     """Every completed guided run under ``runs``, by method, settings and seed."""
     out = []
     for d in sorted(runs.glob(f"*/{GUIDED_JSON}")):
-        status = d.parent / "status.json"
-        if status.is_file() and json.loads(status.read_text()).get("state") == "completed":
+        if is_completed(d.parent):
             out.append(read_guided(d.parent))
     return sorted(out, key=lambda r: (r.method, r.variant, r.guided_env_steps, r.seed))
 

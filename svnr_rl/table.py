@@ -51,6 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from svnr_rl.config import Config, ConfigError, apply_overrides, config_to_dict, preset
+from svnr_rl.run_status import is_completed
 
 __all__ = [
     "METHOD_SPECS",
@@ -216,16 +217,6 @@ def _check_same_config(run_dir: Path, cfg: Config) -> None:
         )
 
 
-def _status(run_dir: Path) -> str:
-    p = run_dir / "status.json"
-    if not p.is_file():
-        return ""
-    try:
-        return str(json.loads(p.read_text()).get("state", ""))
-    except json.JSONDecodeError:
-        return ""
-
-
 def run_job(job: Job) -> RunOutcome:
     """Train, resume or reuse one run (called in a worker process or in-process)."""
     from svnr_rl.train import resume, train
@@ -235,7 +226,7 @@ def run_job(job: Job) -> RunOutcome:
     rd = job.run_dir
     if (rd / "config.json").is_file():
         _check_same_config(rd, cfg)
-        if _status(rd) == "completed" and (rd / "summary.json").is_file():
+        if is_completed(rd) and (rd / "summary.json").is_file():
             return RunOutcome(job, "reused", 0.0)
         resume(rd)
         return RunOutcome(job, "resumed", time.perf_counter() - t0)
@@ -338,7 +329,7 @@ def collect(jobs: Sequence[Job]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     res: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for job in jobs:
         p = job.run_dir / "summary.json"
-        if not p.is_file() or _status(job.run_dir) != "completed":
+        if not p.is_file() or not is_completed(job.run_dir):
             continue
         s = json.loads(p.read_text())
         s["run_dir"] = str(job.run_dir)
@@ -360,9 +351,7 @@ def _curves_figure(
             curves = [
                 _read_metrics(j.run_dir)
                 for j in jobs
-                if j.task_key == task
-                and j.method_key == method
-                and _status(j.run_dir) == "completed"
+                if j.task_key == task and j.method_key == method and is_completed(j.run_dir)
             ]
             if not curves:
                 continue
@@ -397,7 +386,7 @@ def _scatter_figure(path: Path, methods: Sequence[str], jobs: Sequence[Job]) -> 
             key=lambda j: j.seed,
         )
         for j in cands:
-            rec = _read_record(j.run_dir) if _status(j.run_dir) == "completed" else None
+            rec = _read_record(j.run_dir) if is_completed(j.run_dir) else None
             if rec is not None and rec.shape[1] == 5:
                 recs.append((method, j.seed, rec))
                 break
