@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import random
 import tempfile
 import zipfile
@@ -21,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from svnr_rl.errors import CheckpointError
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -33,10 +34,6 @@ __all__ = [
 
 #: bumped whenever the layout changes; older files are refused with a clear message
 CHECKPOINT_FORMAT = 1
-
-
-class CheckpointError(ValueError):
-    """A missing, unreadable, corrupted or incompatible checkpoint (message names the file)."""
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
@@ -61,18 +58,20 @@ def load_checkpoint(
     """Load a checkpoint with ``weights_only=True``; raise :class:`CheckpointError` if it is
     missing, truncated/corrupted, not a checkpoint or of another format version."""
     p = Path(path)
+    if p.is_dir():
+        raise CheckpointError(f"checkpoint {str(p)!r} is a folder, not a checkpoint file")
     if not p.is_file():
         raise CheckpointError(f"checkpoint {str(p)!r} does not exist")
+    # torch.save writes a zip archive; anything else (a text file named .pt, a legacy pickle)
+    # is refused before the unpickler sees it.
+    if not zipfile.is_zipfile(p):
+        raise CheckpointError(
+            f"checkpoint {str(p)!r} is corrupted or not a checkpoint (not a torch zip archive)"
+        )
     try:
         data = torch.load(p, map_location=map_location, weights_only=True)
-    except (
-        RuntimeError,
-        EOFError,
-        OSError,
-        pickle.UnpicklingError,
-        zipfile.BadZipFile,
-        ValueError,
-    ) as exc:
+    except Exception as exc:
+        # (KeyError, IndexError, UnpicklingError, RuntimeError, ...) means "not readable"
         raise CheckpointError(
             f"checkpoint {str(p)!r} is corrupted or not a checkpoint (it cannot be read as a "
             f"weights-only torch file: {type(exc).__name__})"

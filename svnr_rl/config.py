@@ -43,6 +43,8 @@ __all__ = [
     "load_config_file",
     "parse_topology",
     "preset",
+    "read_config_file",
+    "resolve_run_length",
 ]
 
 #: Tasks of the paper served by :func:`svnr_rl.envs.registry.make_batched`.
@@ -63,6 +65,40 @@ SCHEDULES: tuple[str, ...] = ("paper-f2", "exponential", "constant")
 DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
 DTYPES: tuple[str, ...] = ("float32", "float64")
 VALUE_PROPOSALS: tuple[str, ...] = ("uniform", "policy")
+
+#: Upper bounds of the size fields, far above every preset and the paper's ranges (M 16..64,
+#: batch 512, replay 1e6) and low enough that one value cannot ask for an allocation that fails
+#: later with a traceback.  What the bounds alone cannot see (replay rows x observation size,
+#: network widths x agents) is estimated against the machine's memory by
+#: :func:`svnr_rl.resources.check_memory` before a run folder exists.
+LIMITS: dict[str, dict[str, int]] = {
+    "env": {"num_envs": 4096, "eval_num_envs": 4096},
+    "algo": {
+        "num_particles": 1024,
+        "value_samples": 4096,
+        "batch_size": 65_536,
+        "policy_batch_size": 65_536,
+        "buffer_size": 1_000_000_000,
+        "noise_dim": 1024,
+        "updates_per_step": 1000,
+        "peers": 1023,
+        "learning_starts": 1_000_000_000,
+    },
+    "train": {
+        "seed": 2**63 - 1,
+        "total_env_steps": 10_000_000_000,
+        "eval_interval": 10_000_000_000,
+        "eval_episodes": 100_000,
+        "threads": 256,
+        "record_every": 1_000_000_000,
+        "record_limit": 10_000_000,
+    },
+}
+#: Network shapes: at most this many hidden layers, each at most this wide.
+MAX_LAYERS, MAX_WIDTH = 8, 4096
+#: Rows of one update: critic rows ``batch_size * value_samples`` and Stein pairs
+#: ``policy_states * num_particles**2`` (the kernel matrix of Eq. 9).
+MAX_CRITIC_ROWS, MAX_KERNEL_ENTRIES = 2**24, 2**26
 
 
 class ConfigError(ValueError):
@@ -101,13 +137,21 @@ def _nonneg_float(sec: str, obj: object, *names: str) -> None:
             _fail(f"{sec}.{n}", f"must be a finite number >= 0; got {v!r}")
 
 
+def _at_most(sec: str, obj: object, limits: Mapping[str, int]) -> None:
+    """Upper bounds on sizes, checked before anything is allocated (see :data:`LIMITS`)."""
+    for n, top in limits.items():
+        v = getattr(obj, n)
+        if v > top:
+            _fail(f"{sec}.{n}", f"must be at most {top:,}; got {v:,}")
+
+
 def _choice(sec: str, obj: object, name: str, choices: Sequence[str]) -> None:
     v = getattr(obj, name)
     if v not in choices:
         _fail(f"{sec}.{name}", f"must be one of {', '.join(choices)}; got {v!r}")
 
 
-def parse_topology(spec: str, n_agents: int) -> list[list[int]] | None:
+def parse_topology(spec: str, n_agents: int | None, task: str = "") -> list[list[int]] | None:
     """Negotiation sets ``C_i`` (0-based, without ``i``) of a topology, or ``None`` if dynamic.
 
     * ``nested`` -- the paper's ``C_i = {1..i}`` (App. F.2): agent ``i`` conditions on the noise
@@ -119,39 +163,51 @@ def parse_topology(spec: str, n_agents: int) -> list[list[int]] | None:
       (any directed graph, a DAG included).
 
     Raises :class:`ConfigError` (naming ``algo.topology``) for an unknown name, a malformed
-    list, an index out of range, a repeated agent or an agent conditioning on itself.
+    list, an index out of range, a repeated agent or an agent conditioning on itself.  With
+    ``n_agents = None`` only the syntax is checked (and ``None`` returned for a list): the
+    number of agents is the task's, known once ``task`` is built.
     """
     name = "algo.topology"
-    if spec == "nested":
-        return [list(range(i)) for i in range(n_agents)]
-    if spec == "full":
-        return [[j for j in range(n_agents) if j != i] for i in range(n_agents)]
-    if spec == "empty":
-        return [[] for _ in range(n_agents)]
-    if spec == "random-peers":
+    if spec == "random-peers" or (n_agents is None and spec in TOPOLOGIES):
         return None
+    if n_agents is not None and spec == "nested":
+        return [list(range(i)) for i in range(n_agents)]
+    if n_agents is not None and spec == "full":
+        return [[j for j in range(n_agents) if j != i] for i in range(n_agents)]
+    if n_agents is not None and spec == "empty":
+        return [[] for _ in range(n_agents)]
+    if len(spec) > 10_000:
+        _fail(name, f"an explicit list of at most 10,000 characters; got {len(spec):,}")
     if not re.fullmatch(r"\s*\d+\s*:[\d,\s]*(;\s*\d+\s*:[\d,\s]*)*;?\s*", spec):
         _fail(
             name,
             f"must be one of {', '.join(TOPOLOGIES)} or an explicit list like "
             f"'1:;2:1;3:1,2'; got {spec!r}",
         )
+    game = f"{task} has" if task else "the game has"
     sets: dict[int, list[int]] = {}
     for entry in filter(None, (e.strip() for e in spec.split(";"))):
         head, _, tail = entry.partition(":")
         i = int(head)
         peers = [int(p) for p in tail.split(",") if p.strip()]
         for k in [i, *peers]:
-            if not 1 <= k <= n_agents:
-                _fail(name, f"agent index {k} is out of range 1..{n_agents}")
+            if k < 1 or (n_agents is not None and k > n_agents):
+                where = f"1..{n_agents}: {game} {n_agents} agents" if n_agents else "ids >= 1"
+                _fail(name, f"agent {k} is out of range ({where})")
         if i in sets:
             _fail(name, f"agent {i} is listed twice")
         if i in peers:
             _fail(name, f"agent {i} cannot condition on itself")
         sets[i] = sorted({p - 1 for p in peers})
+    if n_agents is None:
+        return None
     missing = [i for i in range(1, n_agents + 1) if i not in sets]
     if missing:
-        _fail(name, f"no entry for agent(s) {missing}")
+        _fail(
+            name,
+            f"no entry for agent(s) {missing}: {game} {n_agents} agents, "
+            f"so list one entry per agent 1..{n_agents}",
+        )
     return [sets[i + 1] for i in range(n_agents)]
 
 
@@ -168,6 +224,7 @@ class EnvConfig:
         _choice("env", self, "task", TASKS)
         _pos_float("env", self, "s2")
         _pos_int("env", self, "num_envs", "eval_num_envs")
+        _at_most("env", self, LIMITS["env"])
 
     def make_params(self) -> dict[str, Any]:
         """Keyword parameters for ``make_batched`` of this task."""
@@ -219,7 +276,8 @@ class AlgoConfig:
     def __post_init__(self) -> None:
         _choice("algo", self, "method", METHODS)
         if self.topology not in TOPOLOGIES:
-            parse_topology(self.topology, _max_agents_in_spec(self.topology))
+            # syntax only: the number of agents is the task's, checked when the task is built
+            parse_topology(self.topology, None)
         _choice("algo", self, "value_proposal", VALUE_PROPOSALS)
         _pos_int("algo", self, "peers", "value_samples", "batch_size")
         _pos_int("algo", self, "buffer_size", "updates_per_step")
@@ -229,10 +287,29 @@ class AlgoConfig:
                 "algo.num_particles",
                 f"must be >= 2 (a kernel needs pairs); got {self.num_particles}",
             )
+        _at_most("algo", self, LIMITS["algo"])
         for name in ("hidden", "critic_hidden"):
             sizes = getattr(self, name)
             if len(sizes) == 0 or any(h < 1 for h in sizes):
                 _fail(f"algo.{name}", f"must be a non-empty list of sizes >= 1; got {sizes!r}")
+            if len(sizes) > MAX_LAYERS or max(sizes) > MAX_WIDTH:
+                _fail(
+                    f"algo.{name}",
+                    f"at most {MAX_LAYERS} layers of at most {MAX_WIDTH} units; got {sizes!r}",
+                )
+        if self.batch_size * self.value_samples > MAX_CRITIC_ROWS:
+            _fail(
+                "algo.value_samples",
+                f"batch_size x value_samples = {self.batch_size * self.value_samples:,} critic "
+                f"rows per update; at most {MAX_CRITIC_ROWS:,}",
+            )
+        kernel = self.policy_states * self.num_particles**2
+        if kernel > MAX_KERNEL_ENTRIES:
+            _fail(
+                "algo.num_particles",
+                f"policy states x num_particles^2 = {kernel:,} kernel entries per update; "
+                f"at most {MAX_KERNEL_ENTRIES:,}",
+            )
         _pos_float("algo", self, "policy_lr", "critic_lr", "reward_scale")
         _nonneg_float("algo", self, "grad_clip")
         if not (0.0 <= self.gamma < 1.0):
@@ -241,11 +318,6 @@ class AlgoConfig:
             _fail("algo.polyak", f"must be in (0, 1]; got {self.polyak!r}")
         if self.buffer_size < self.batch_size:
             _fail("algo.buffer_size", f"must be >= algo.batch_size = {self.batch_size}")
-
-
-def _max_agents_in_spec(spec: str) -> int:
-    nums = [int(x) for x in re.findall(r"\d+", spec)]
-    return max(nums, default=1)
 
 
 @dataclass(frozen=True)
@@ -326,6 +398,7 @@ class TrainConfig:
         _pos_int("train", self, "total_env_steps", "eval_interval", "eval_episodes", "threads")
         _pos_int("train", self, "record_every")
         _nonneg_int("train", self, "record_limit")
+        _at_most("train", self, LIMITS["train"])
         _choice("train", self, "device", DEVICES)
         _choice("train", self, "dtype", DTYPES)
         if self.run_name and not re.fullmatch(r"[A-Za-z0-9_.\-]+", self.run_name):
@@ -382,8 +455,10 @@ def _coerce(name: str, tp: Any, value: object) -> object:
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, float) and value.is_integer() and math.isfinite(value):
-            return int(value)
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            # 16.0 or 1e9 is refused rather than silently truncated: an integer field given
+            # a float is more often a typo of another field's value than a wish
+            _fail(name, f"expected an integer; got the number {value!r} (write {int(value)})")
         _fail(name, f"expected an integer; got {value!r}")
     if tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -442,26 +517,69 @@ def config_to_dict(cfg: Config) -> dict[str, dict[str, Any]]:
     return out
 
 
-def load_config_file(path: str | Path, base: Config | None = None) -> Config:
-    """Read a JSON (``.json``) or TOML (``.toml``) config file on top of ``base``.
+#: a config file is a few dozen settings; anything bigger is not one
+MAX_CONFIG_BYTES = 1_000_000
 
-    Files are parsed as data only (``json``/``tomllib``).  A missing or unparsable file raises
-    :class:`ConfigError` naming it.
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ConfigError(f"{k}: given twice")
+        out[k] = v
+    return out
+
+
+def _no_constant(name: str) -> object:
+    raise ConfigError(f"{name} is not a number a config may hold")
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The ``{section: {key: value}}`` data of a JSON (``.json``) or TOML (``.toml``) file.
+
+    Files are parsed as data only (``json``/``tomllib``).  A missing, oversized or unparsable
+    file, a duplicate key, ``NaN``/``Infinity`` or a top level that is not a table raises
+    :class:`ConfigError` naming the file.
     """
     p = Path(path)
+    name = f"config file {str(p)!r}"
     if p.suffix not in (".json", ".toml"):
-        raise ConfigError(f"config file {str(p)!r}: must end in .json or .toml")
+        raise ConfigError(f"{name}: must end in .json or .toml")
+    if p.is_dir():
+        raise ConfigError(f"{name}: is a folder")
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"config file {str(p)!r}: cannot be read ({exc.strerror})") from None
+        raise ConfigError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{name}: larger than {MAX_CONFIG_BYTES:,} bytes; not a config file")
+    kind = p.suffix[1:].upper()
     try:
-        data = json.loads(raw) if p.suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"config file {str(p)!r}: not valid {p.suffix[1:].upper()}: {exc}"
-        ) from None
-    return config_from_dict(data, base)
+        text = raw.decode("utf-8")
+        if p.suffix == ".json":
+            data = json.loads(
+                text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant
+            )
+        else:
+            data = tomllib.loads(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: not UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: not valid {kind}: nested too deeply") from None
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{name}: not valid {kind}: {str(exc)[:200]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name}: expected a table of sections; got {type(data).__name__}")
+    return data
+
+
+def load_config_file(path: str | Path, base: Config | None = None) -> Config:
+    """Read a JSON (``.json``) or TOML (``.toml``) config file on top of ``base``
+    (:func:`read_config_file`, then :func:`config_from_dict`)."""
+    return config_from_dict(read_config_file(path), base)
 
 
 def _parse_value(text: str) -> object:
@@ -551,3 +669,29 @@ def preset(task: str, *, s2: float | None = None) -> Config:
         alpha=AlphaConfig(schedule="exponential", alpha_start=1.0, alpha_end=0.05, tau=50_000),
         train=TrainConfig(total_env_steps=1_000_000, eval_interval=20_000, eval_episodes=4),
     )
+
+
+def resolve_run_length(cfg: Config) -> tuple[Config, list[str]]:
+    """``cfg`` with the run length the loop will really train, and a note per change.
+
+    Training runs in whole segments of ``ceil(eval_interval / num_envs)`` vector steps (see
+    :mod:`svnr_rl.train`), so ``eval_interval`` becomes a multiple of ``num_envs`` and
+    ``total_env_steps`` a multiple of that interval, both rounded up.  The resolved values are
+    what ``config.json`` records, so the folder never claims a length the run did not train.
+    """
+    t, b = cfg.train, cfg.env.num_envs
+    interval = math.ceil(t.eval_interval / b) * b
+    total = math.ceil(t.total_env_steps / interval) * interval
+    notes = []
+    if interval != t.eval_interval:
+        notes.append(
+            f"train.eval_interval: {t.eval_interval} rounded up to {interval} "
+            f"(a whole number of vector steps of env.num_envs = {b})"
+        )
+    if total != t.total_env_steps:
+        notes.append(
+            f"train.total_env_steps: {t.total_env_steps} rounded up to {total} "
+            f"(whole evaluation intervals of {interval} steps)"
+        )
+    train = dataclasses.replace(t, eval_interval=interval, total_env_steps=total)
+    return dataclasses.replace(cfg, train=train), notes

@@ -36,7 +36,6 @@ from numpy.typing import NDArray
 
 from svnr_rl.config import Config, ConfigError, apply_overrides, config_to_dict, preset
 from svnr_rl.run_status import is_completed
-from svnr_rl.train import resume, train
 
 __all__ = [
     "EXPERIMENTS",
@@ -136,6 +135,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 
 
 def _run_one(exp: Experiment, seed: int, runs: Path, device: str, progress: bool) -> dict[str, Any]:
+    from svnr_rl.train import resume, train
+
     cfg = exp.config(seed, runs, device, progress)
     run_dir = runs / cfg.train.run_name
     if (run_dir / "config.json").is_file():

@@ -261,12 +261,25 @@ def _report(results: list[GuidedResult], commands: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m svnr_rl.guided_start``: run the methods x seeds and write the report."""
-    p = argparse.ArgumentParser(prog="python -m svnr_rl.guided_start", description=__doc__)
+    from svnr_rl.__main__ import DEFAULT_RESULTS, HelpFormatter
+
+    p = argparse.ArgumentParser(
+        prog="python -m svnr_rl.guided_start", description=__doc__, formatter_class=HelpFormatter
+    )
     p.add_argument("--methods", default="svnr,maddpg", help="comma-separated methods")
-    p.add_argument("--seeds", type=int, default=1)
-    p.add_argument("--guided-steps", type=int, default=20_000)
-    p.add_argument("--runs", default="runs/guided-start")
-    p.add_argument("--out", default="docs/results/guided_start.md")
+    p.add_argument("--seeds", type=int, default=1, help="seeds 0..S-1 of each method")
+    p.add_argument(
+        "--guided-steps",
+        type=int,
+        default=20_000,
+        help="environment steps of the steer-to-landmark behaviour before the method acts",
+    )
+    p.add_argument("--runs", default="runs/guided-start", help="folder of the run folders")
+    p.add_argument(
+        "--out",
+        default=f"{DEFAULT_RESULTS}/guided_start.md",
+        help="report file (the committed report is docs/results/guided_start.md)",
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -277,8 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tag", default="", help="name of the --set variant (part of the run name)")
     args = p.parse_args(argv)
     try:
-        if args.seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1; got {args.seeds}")
+        if not 1 <= args.seeds <= 1000:
+            raise ConfigError(f"--seeds must be in 1..1000; got {args.seeds}")
+        if not 0 <= args.guided_steps <= 10**9:
+            raise ConfigError(f"--guided-steps must be in 0..10^9; got {args.guided_steps}")
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
         if not methods:
             raise ConfigError("--methods: name at least one method")

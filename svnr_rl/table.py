@@ -22,7 +22,7 @@ same task preset (network sizes, replay, batch, learning rates, the one alpha sc
 Runs live in ``--runs/TASK/METHOD/seedK``.  A completed run is reused, an interrupted one is
 resumed exactly from its last checkpoint, so the command can be stopped (Ctrl-C) and rerun.
 A run folder made with a different configuration is an error (pick another ``--runs``).
-Budget flags (``--episodes``, ``--seeds``, ``--methods``, ``--tasks``, ``--set``) make a tiny
+Budget flags (``--train-episodes``, ``--seeds``, ``--methods``, ``--tasks``, ``--set``) make a tiny
 table for CI in seconds.
 """
 
@@ -552,10 +552,28 @@ def _csv_list(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
+def _positive(hi: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
+        if not 1 <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be in 1..{hi:,}; got {v}")
+        return v
+
+    return parse
+
+
 def build_parser(prog: str = "python -m svnr_rl.table") -> argparse.ArgumentParser:
+    from svnr_rl.__main__ import DEFAULT_RESULTS, DEVICES, HelpFormatter
+
     p = argparse.ArgumentParser(
         prog=prog,
-        description="Reproduce the paper's Table 2, Fig. 4 and Fig. 5/7 (methods x tasks x seeds).",
+        description="Reproduce the paper's Table 2, Fig. 4 and Fig. 5/7 (methods x tasks x "
+        "seeds).  Finished runs are reused and interrupted ones resumed, so the same command "
+        "continues an interrupted table.",
+        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--methods",
@@ -569,17 +587,23 @@ def build_parser(prog: str = "python -m svnr_rl.table") -> argparse.ArgumentPars
         default=list(TASK_SPECS),
         help=f"comma-separated subset of {','.join(TASK_SPECS)} (default: all)",
     )
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 (default 5)")
+    p.add_argument("--seeds", type=_positive(1000), default=5, help="seeds 0..S-1")
     p.add_argument(
-        "--episodes",
-        type=int,
+        "--train-episodes",
+        dest="episodes",
+        type=_positive(10**8),
         default=None,
         help="training episodes per run (x episode length in steps; default: the task preset)",
     )
-    p.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
-    p.add_argument("--out", default="docs/results/table2", help="report folder")
-    p.add_argument("--runs", default="runs/table2", help="folder of the run folders")
-    p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    p.add_argument("--workers", type=_positive(256), default=2, help="parallel worker processes")
+    p.add_argument(
+        "--out",
+        default=f"{DEFAULT_RESULTS}/table2",
+        metavar="DIR",
+        help="report folder (the committed report is docs/results/table2)",
+    )
+    p.add_argument("--runs", default="runs/table2", metavar="DIR", help="folder of the run folders")
+    p.add_argument("--device", default="cpu", choices=DEVICES, help="training device")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -606,7 +630,7 @@ def make_jobs(args: argparse.Namespace) -> list[Job]:
     if args.seeds < 1:
         raise ConfigError(f"--seeds must be >= 1; got {args.seeds}")
     if args.episodes is not None and args.episodes < 1:
-        raise ConfigError(f"--episodes must be >= 1; got {args.episodes}")
+        raise ConfigError(f"--train-episodes must be >= 1; got {args.episodes}")
     tasks = [t for t in TASK_SPECS if t in args.tasks]
     methods = [m for m in METHOD_SPECS if m in args.methods]
     jobs = [
@@ -623,7 +647,10 @@ def make_jobs(args: argparse.Namespace) -> list[Job]:
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m svnr_rl.table") -> int:
     """Entry point; 0 on success, 1 if a run failed, 2 on invalid input, 130 if interrupted."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(prog).parse_args(args_list)
+    try:
+        args = build_parser(prog).parse_args(args_list)
+    except SystemExit as exc:  # --help, or a usage error argparse has printed
+        return exc.code if isinstance(exc.code, int) else 2
     command = " ".join([prog, *(shlex.quote(a) for a in args_list)])
     t0 = time.perf_counter()
     try:

@@ -53,11 +53,20 @@ from svnr_rl.checkpoint import (
     restore_global_rng,
     save_checkpoint,
 )
-from svnr_rl.config import Config, ConfigError, config_from_dict, config_to_dict, parse_topology
+from svnr_rl.config import (
+    Config,
+    ConfigError,
+    config_from_dict,
+    config_to_dict,
+    parse_topology,
+    resolve_run_length,
+)
 from svnr_rl.envs.base import BatchedEnv
 from svnr_rl.evaluate import EvalResult, decentralize, evaluate_agents
 from svnr_rl.noise import CommonNoise, derive_seed
 from svnr_rl.replay import ReplayBuffer
+from svnr_rl.resources import check_memory
+from svnr_rl.run_status import is_completed, running_pid, write_status
 
 __all__ = [
     "DIFFERENTIAL_TASKS",
@@ -98,6 +107,8 @@ class TrainResult:
     updates: int
     steps_to_target: int | None
     wall_time_s: float
+    #: ``resume`` of a run that had already trained to its length (nothing was written)
+    already_finished: bool = False
 
 
 def resolve_device(name: str) -> torch.device:
@@ -142,12 +153,20 @@ class Trainer:
         spec = self.env.spec
         self.spec = spec
         if cfg.algo.topology not in ("nested", "full", "empty", "random-peers"):
-            parse_topology(cfg.algo.topology, spec.n_agents)
+            parse_topology(cfg.algo.topology, spec.n_agents, cfg.env.task)
         if cfg.algo.topology == "random-peers" and not 1 <= cfg.algo.peers <= spec.n_agents - 1:
             raise ConfigError(
                 f"algo.peers: must be in [1, {spec.n_agents - 1}] for {spec.n_agents} agents; "
                 f"got {cfg.algo.peers}"
             )
+        # before any network or buffer exists: refuse what cannot fit, naming the field
+        check_memory(
+            cfg,
+            n_agents=spec.n_agents,
+            obs_dim=spec.obs_dim,
+            state_dim=spec.state_dim,
+            action_dim=spec.action_dim,
+        )
         self.agent: Agent = make_agent(
             spec, cfg.algo, device=self.device, dtype=self.dtype, seed=derive_seed(seed, _AGENT)
         )
@@ -223,10 +242,14 @@ class Trainer:
     # ------------------------------------------------------------------ files
 
     def _write_status(self, state: str, **extra: Any) -> None:
-        info = {"state": state, "env_steps": self.env_steps, "segment": self.segment, **extra}
-        tmp = self.run_dir / ".status.json.tmp"
-        tmp.write_text(json.dumps(info, indent=2) + "\n")
-        os.replace(tmp, self.run_dir / "status.json")
+        write_status(
+            self.run_dir,
+            state,
+            env_steps=self.env_steps,
+            segment=self.segment,
+            total_env_steps=self.cfg.train.total_env_steps,
+            **extra,
+        )
 
     def _write_metrics(self) -> None:
         tmp = self.run_dir / ".metrics.csv.tmp"
@@ -369,6 +392,8 @@ class Trainer:
                 save_checkpoint(ckpt / "latest.pt", payload)
                 if improved:
                     save_checkpoint(ckpt / "best.pt", payload)
+                # progress for readers of status.json (and a heartbeat with this process' id)
+                self._write_status("running")
                 bar.set_postfix(test_return=f"{last_eval:.3f}", alpha=f"{alpha:.3g}")
         finally:
             bar.close()
@@ -378,18 +403,39 @@ class Trainer:
         return self.evaluate(max(self.segment - 1, 0))
 
 
-def _new_run_dir(cfg: Config) -> Path:
-    root = Path(cfg.train.out_dir)
-    name = cfg.train.run_name or (
+def _run_name(cfg: Config) -> str:
+    return cfg.train.run_name or (
         f"{cfg.env.task}-{cfg.algo.method}-s{cfg.train.seed}-"
         f"{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
     )
-    path = root / name
-    k = 1
-    while path.exists():
-        path = root / f"{name}-{k}"
-        k += 1
-    return path
+
+
+def _claim_run_dir(root: Path, name: str) -> Path:
+    """Create and return a new folder ``root/name`` (or ``name-1``, ``name-2``, ...).
+
+    ``mkdir`` without ``exist_ok`` is atomic, so two processes started at once into the same
+    ``out_dir`` (the same second, the same name) each get a folder of their own.
+    """
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"train.out_dir: cannot create {str(root)!r} ({exc.strerror or exc})"
+        ) from None
+    if not root.is_dir():
+        raise ConfigError(f"train.out_dir: {str(root)!r} is not a folder")
+    for k in range(10_000):
+        path = root / (name if k == 0 else f"{name}-{k}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ConfigError(
+                f"train.out_dir: cannot create {str(path)!r} ({exc.strerror or exc})"
+            ) from None
+        return path
+    raise ConfigError(f"train.out_dir: 10,000 run folders named {name!r} exist already")
 
 
 def _steps_to_target(trainer: Trainer) -> int | None:
@@ -484,24 +530,73 @@ def _execute(
 
 
 def train(cfg: Config, *, on_step: Callable[[Trainer], None] | None = None) -> TrainResult:
-    """Train a new run of ``cfg``; the run folder is created only once everything is built."""
-    run_dir = _new_run_dir(cfg)
-    trainer = Trainer(cfg, run_dir)  # may raise ConfigError: nothing written yet
-    run_dir.mkdir(parents=True)
-    (run_dir / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
+    """Train a new run of ``cfg``; the run folder is created only once everything is built.
+
+    The run length is first resolved to whole segments (:func:`resolve_run_length`); the
+    folder's ``config.json`` records the resolved values.
+    """
+    cfg, _ = resolve_run_length(cfg)
+    root = Path(cfg.train.out_dir)
+    trainer = Trainer(cfg, root / _run_name(cfg))  # may raise ConfigError: nothing written yet
+    trainer.run_dir = _claim_run_dir(root, trainer.run_dir.name)
+    (trainer.run_dir / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
     return _execute(trainer, on_step=on_step, purge=None)
 
 
 def load_run_config(run_dir: Path) -> Config:
     """The resolved config saved in a run folder (ConfigError if missing/invalid)."""
+    if not run_dir.is_dir():
+        raise ConfigError(f"run folder {str(run_dir)!r} does not exist")
     p = run_dir / "config.json"
     if not p.is_file():
-        raise ConfigError(f"{str(run_dir)!r} is not a run folder (no config.json)")
+        raise ConfigError(
+            f"{str(run_dir)!r} is not a run folder (no config.json; a run folder is what "
+            "`python -m svnr_rl train` prints as 'results in: ...')"
+        )
     try:
         data = json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{str(p)!r} is not valid JSON: {exc}") from None
-    return config_from_dict(data)
+    try:
+        return config_from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{str(p)!r}: {exc}") from None
+
+
+#: train fields a resume or an evaluation may differ in from the run's checkpoint
+_FREE_TRAIN_KEYS = ("total_env_steps", "progress", "device", "out_dir")
+
+
+def config_differences(a: Config, b: Config) -> list[str]:
+    """``section.field`` names whose values differ (the free train fields aside), sorted."""
+    da, db = config_to_dict(a), config_to_dict(b)
+    out = []
+    for sec in da:
+        for key in da[sec]:
+            if sec == "train" and key in _FREE_TRAIN_KEYS:
+                continue
+            if da[sec][key] != db[sec][key]:
+                out.append(f"{sec}.{key}")
+    return out
+
+
+def _describe_differences(a: Config, b: Config, a_name: str, b_name: str) -> str:
+    da, db = config_to_dict(a), config_to_dict(b)
+    diffs = config_differences(a, b)
+    parts = []
+    for name in diffs[:3]:
+        sec, key = name.split(".")
+        parts.append(f"{name} is {da[sec][key]!r} in {a_name} and {db[sec][key]!r} in {b_name}")
+    more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
+    return "; ".join(parts) + more
+
+
+def _checkpoint_config(data: dict[str, Any], ckpt: Path) -> Config:
+    try:
+        raw = data["config"]
+        return resolve_run_length(config_from_dict(raw))[0]
+    except (KeyError, TypeError, ConfigError) as exc:
+        raise CheckpointError(f"checkpoint {str(ckpt)!r} holds no valid config ({exc})") from None
 
 
 def resume(
@@ -513,12 +608,15 @@ def resume(
     """Continue an interrupted run from its latest checkpoint (or from scratch if it has none).
 
     ``overrides`` may change only ``train.total_env_steps``, ``train.progress`` and
-    ``train.device``.
+    ``train.device``.  A completed run that has already trained to its (possibly new) length
+    is left untouched: its final evaluation is recomputed and returned with
+    ``already_finished``, and nothing in the folder is written.  (A run stopped after its last
+    checkpoint but before its summary only gets its summary and plots written.)  A run that a
+    live process on this machine is training is refused.
     """
     rd = Path(run_dir)
-    if not rd.is_dir():
-        raise ConfigError(f"run folder {str(rd)!r} does not exist")
-    cfg = load_run_config(rd)
+    stored = load_run_config(rd)
+    cfg = stored
     allowed = {"total_env_steps", "progress", "device"}
     if overrides:
         bad = sorted(set(overrides) - allowed)
@@ -527,18 +625,40 @@ def resume(
                 f"train.{bad[0]}: cannot be changed on resume (allowed: {sorted(allowed)})"
             )
         cfg = config_from_dict({"train": overrides}, cfg)
+    cfg, _ = resolve_run_length(cfg)
+    pid = running_pid(rd)
+    if pid is not None:
+        raise ConfigError(
+            f"run folder {str(rd)!r} is being trained by process {pid} on this machine; "
+            "wait for it or stop it first"
+        )
     trainer = Trainer(cfg, rd)
     ckpt = rd / "checkpoints" / "latest.pt"
     purge: int | None = None
     if ckpt.exists():
         data = load_checkpoint(ckpt)  # CPU: RNG states must stay CPU tensors
-        saved = config_from_dict(data["config"])
-        if config_to_dict(saved)["algo"] != config_to_dict(cfg)["algo"]:
-            raise CheckpointError(f"checkpoint {str(ckpt)!r} was written by a different config")
+        saved = _checkpoint_config(data, ckpt)
+        if config_differences(saved, cfg):
+            raise CheckpointError(
+                f"checkpoint {str(ckpt)!r} was written by a different config: "
+                + _describe_differences(saved, cfg, "the checkpoint", "config.json")
+            )
         trainer.load_state(data)
+        finished = trainer.segment >= trainer.total_segments
+        if finished and is_completed(rd) and (rd / "summary.json").is_file():
+            return TrainResult(
+                run_dir=rd,
+                final=trainer.final_eval(),
+                env_steps=trainer.env_steps,
+                updates=trainer.updates,
+                steps_to_target=_steps_to_target(trainer),
+                wall_time_s=trainer.wall_time,
+                already_finished=True,
+            )
         purge = trainer.env_steps
         trainer._write_metrics()
-    (rd / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
+    if config_to_dict(cfg) != config_to_dict(stored):  # a new length or device
+        (rd / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
     return _execute(trainer, on_step=on_step, purge=purge)
 
 
@@ -549,14 +669,32 @@ def evaluate_checkpoint(
     episodes: int = 100,
     seed: int = 12345,
     device: str | None = None,
-) -> tuple[EvalResult, Path]:
-    """Decentralized test episodes of a run folder's ``{which}.pt`` or of a checkpoint file."""
-    ckpt = target / "checkpoints" / f"{which}.pt" if target.is_dir() else target
+) -> tuple[EvalResult, Path, Config]:
+    """Decentralized test episodes of a run folder's ``{which}.pt`` or of a checkpoint file.
+
+    Returns the result, the checkpoint's path and its config (task, method, seed).  A run
+    folder's checkpoint must belong to its ``config.json`` (same task, method, ...).
+    """
+    run_cfg: Config | None = None
+    if target.is_dir():
+        run_cfg = load_run_config(target)  # "not a run folder" before "no checkpoint"
+        ckpt = target / "checkpoints" / f"{which}.pt"
+        if not ckpt.is_file():
+            raise CheckpointError(
+                f"run folder {str(target)!r} has no {which}.pt checkpoint yet (one is written "
+                "after the first evaluation interval)"
+            )
+    else:
+        ckpt = target
     data = load_checkpoint(ckpt)
-    try:
-        cfg = config_from_dict(data["config"])
-    except (KeyError, ConfigError) as exc:
-        raise CheckpointError(f"checkpoint {str(ckpt)!r} holds no valid config ({exc})") from None
+    cfg = _checkpoint_config(data, ckpt)
+    if run_cfg is not None:
+        run_cfg = resolve_run_length(run_cfg)[0]
+        if config_differences(cfg, run_cfg):
+            raise CheckpointError(
+                f"checkpoint {str(ckpt)!r} does not belong to this run folder: "
+                + _describe_differences(cfg, run_cfg, "the checkpoint", "config.json")
+            )
     if device is not None:
         cfg = config_from_dict({"train": {"device": device}}, cfg)
     trainer = Trainer(cfg, ckpt.parent)
@@ -565,4 +703,4 @@ def evaluate_checkpoint(
     except (KeyError, RuntimeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint {str(ckpt)!r}: networks do not match ({exc})") from None
     agents = decentralize(trainer.agent, seed)
-    return evaluate_agents(agents, trainer.eval_env, episodes, seed), ckpt
+    return evaluate_agents(agents, trainer.eval_env, episodes, seed), ckpt, cfg

@@ -65,7 +65,8 @@ def test_overrides_parse_types() -> None:
         ("algo.twin_critic=3", "algo.twin_critic"),
         ("train.device=tpu", "train.device"),
         ("algo.gamma=1.0", "algo.gamma"),
-        ("algo.topology=1:2;2:1;3:9", "algo.topology"),
+        ("algo.topology=1:2;2:1;3:x", "algo.topology"),
+        ("algo.topology=1:2;2:1;1:", "algo.topology"),
         ("noequals", "noequals"),
     ],
 )
@@ -110,4 +111,14 @@ def test_topologies() -> None:
     with pytest.raises(ConfigError, match="itself"):
         parse_topology("1:1;2:", 2)
     with pytest.raises(ConfigError, match="no entry"):
+        parse_topology("1:;2:1", 3)
+
+
+def test_topology_range_names_the_games_agents() -> None:
+    """An id beyond the game's agents names the game and its agent count (issue 15), and the
+    syntax-only check of the config (``n_agents=None``) accepts it until the task is known."""
+    assert parse_topology("1:;2:1;3:1,2,5", None) is None
+    with pytest.raises(ConfigError, match=r"agent 5 is out of range \(1\.\.3: max-of-three has 3"):
+        parse_topology("1:;2:1;3:1,2,5", 3, "max-of-three")
+    with pytest.raises(ConfigError, match=r"no entry for agent\(s\) \[3\]: the game has 3 agents"):
         parse_topology("1:;2:1", 3)

@@ -14,12 +14,12 @@ from svnr_rl.config import Config
 from svnr_rl.table import PAPER_TABLE2, build_parser, main, make_jobs
 from tests.rl_helpers import TINY
 
-#: the tiny configuration of tests/rl_helpers.py; the length comes from --episodes
+#: the tiny configuration of tests/rl_helpers.py; the length comes from --train-episodes
 SETS = [x for x in TINY if not x.startswith("train.total_env_steps")]
 
 
 def _argv(tmp: Path, *extra: str) -> list[str]:
-    out = ["--out", str(tmp / "out"), "--runs", str(tmp / "runs"), "--episodes", "128"]
+    out = ["--out", str(tmp / "out"), "--runs", str(tmp / "runs"), "--train-episodes", "128"]
     for s in SETS:
         out += ["--set", s]
     return [*out, *extra]
@@ -136,7 +136,7 @@ def test_jobs_cover_methods_tasks_and_seeds_with_the_ablation_topologies(tmp_pat
     assert cfgs["svnr-m"].algo.topology == "empty"
     assert cfgs["svnr-f"].algo.topology == "full"
     assert {c.algo.method for c in cfgs.values()} == {"svnr"}
-    # --episodes counts full-length episodes of 25 steps on Particle Gather
+    # --train-episodes counts full-length episodes of 25 steps on Particle Gather
     assert cfgs["svnr"].train.total_env_steps == 50
     assert set(PAPER_TABLE2) == {"svnr", "maddpg", "masql", "pr2", "rommeo"}
 
@@ -146,9 +146,9 @@ def test_jobs_cover_methods_tasks_and_seeds_with_the_ablation_topologies(tmp_pat
     [
         (["--methods", "svnr,mmq"], "--methods: unknown entry 'mmq'"),
         (["--tasks", "max-of-four"], "--tasks: unknown entry 'max-of-four'"),
-        (["--seeds", "0"], "--seeds must be >= 1"),
-        (["--workers", "0"], "--workers must be >= 1"),
-        (["--episodes", "0"], "--episodes must be >= 1"),
+        (["--seeds", "0"], "--seeds: must be in 1..1,000; got 0"),
+        (["--workers", "0"], "--workers: must be in 1..256; got 0"),
+        (["--train-episodes", "0"], "--train-episodes: must be in 1..100,000,000"),
         (["--set", "algo.policy_lr=-1"], "algo.policy_lr"),
     ],
 )
@@ -166,7 +166,7 @@ def test_a_run_folder_of_another_budget_is_refused(
     base = ["--methods", "maddpg", "--tasks", "max-of-three-3.0", "--seeds", "1", "--workers", "1"]
     assert main([*_argv(tmp_path), *base]) == 0
     argv = _argv(tmp_path)
-    argv[argv.index("--episodes") + 1] = "64"
+    argv[argv.index("--train-episodes") + 1] = "64"
     assert main([*argv, *base]) == 2
     assert "different configuration" in capsys.readouterr().err
 
