@@ -847,7 +847,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m verification.figures", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     neg = sub.add_parser("negotiation", help="SVGD / negotiation convergence figures and numbers")
-    neg.add_argument("--out", type=Path, default=Path("docs/figures"))
+    neg.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results/figures"),
+        help="where the pictures and negotiation_numbers.json go (the committed ones are in "
+        "docs/figures) (default: results/figures)",
+    )
     args = parser.parse_args(argv)
     if args.command == "negotiation":
         run_negotiation(args.out)
