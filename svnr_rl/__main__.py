@@ -36,10 +36,10 @@ MAX_SEED = 2**63 - 1
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows every default (one convention for all commands) and keeps descriptions as written;
-    a default of ``None`` or ``False`` is not shown (the help says what it means)."""
+    a default of ``None``, ``False`` or empty is not shown (the help says what it means)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, False) or action.default == []:
+        if action.default in (None, False, "") or action.default == []:
             return action.help or ""
         return super()._get_help_string(action) or ""
 

@@ -31,15 +31,17 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from svnr_rl.config import Config, ConfigError, apply_overrides, config_to_dict, preset
-from svnr_rl.experiment import GatherDiagnostics, gather_diagnostics, steer_actions
+from svnr_rl.experiment import GatherDiagnostics, gather_diagnostics
 from svnr_rl.run_status import is_completed
 from svnr_rl.table import METHOD_SPECS
-from svnr_rl.train import Trainer, _execute
+
+if TYPE_CHECKING:
+    from svnr_rl.guided_trainer import GuidedStartTrainer as GuidedStartTrainer
 
 __all__ = [
     "GuidedResult",
@@ -60,32 +62,22 @@ REWARD_MAX = 5.0  # the largest return of an episode (a joint arrival)
 JOINT_DIM = 4  # joint action coordinates of Particle Gather
 
 
+def __getattr__(name: str) -> Any:
+    # the trainer subclass needs torch; it is imported on first use, so that `--help` and
+    # argument errors of this command answer without the training stack
+    if name == "GuidedStartTrainer":
+        from svnr_rl.guided_trainer import GuidedStartTrainer
+
+        return GuidedStartTrainer
+    raise AttributeError(name)
+
+
 def soft_value_bound(alpha: float, gamma: float) -> float:
     """The largest soft value of a Particle Gather state-action at temperature ``alpha``:
     the largest return, 5, plus the largest entropy bonus the uniform soft value adds,
     ``alpha D log 2`` per step (``D = 4``) forever, ``alpha D log 2 / (1 - gamma)``.  A mean
     ``Q`` above it is overestimation, whatever the method's soft value."""
     return REWARD_MAX + alpha * JOINT_DIM * math.log(2.0) / (1.0 - gamma)
-
-
-class GuidedStartTrainer(Trainer):
-    """A :class:`Trainer` whose behaviour policy steers to the landmark for the first
-    ``guided_env_steps`` environment steps (then the agent acts, as in :class:`Trainer`)."""
-
-    def __init__(self, cfg: Config, run_dir: Path, guided_env_steps: int) -> None:
-        if cfg.env.task != TASK:
-            raise ConfigError(f"env.task: a guided start is defined for {TASK!r} only")
-        if guided_env_steps < 0:
-            raise ConfigError(f"--guided-steps must be >= 0; got {guided_env_steps}")
-        super().__init__(cfg, run_dir)
-        self.guided_env_steps = guided_env_steps
-
-    def _act(self, obs: torch.Tensor, t: int) -> torch.Tensor:
-        if self.env_steps >= self.guided_env_steps:
-            return super()._act(obs, t)
-        # every agent observes the global state; agent 0's copy is the state
-        state = obs[:, 0, :].double().cpu().numpy()
-        return torch.as_tensor(steer_actions(state), dtype=self.dtype, device=self.device)
 
 
 def guided_config(
@@ -147,6 +139,9 @@ def run_guided(
     cfg = guided_config(method, seed, runs, guided_env_steps, overrides, tag)
     run_dir = runs / cfg.train.run_name
     if not is_completed(run_dir):
+        from svnr_rl.guided_trainer import GuidedStartTrainer
+        from svnr_rl.train import _execute
+
         if run_dir.exists():
             raise ConfigError(
                 f"{run_dir} holds an unfinished guided run (guided runs cannot be resumed); "

@@ -484,6 +484,12 @@ def test_help_and_usage_errors_do_not_import_torch() -> None:
         "['resume', '--help'], ['experiment', '--help'], ['table', '--help'], "
         "['train', '--steps', '0'], ['table', '--seeds', '0']):\n"
         "    main(argv)\n"
+        "from svnr_rl.guided_start import main as guided\n"
+        "guided(['--seeds', '0'])\n"
+        "try:\n"
+        "    guided(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     proc = _python("-c", code)
