@@ -1,5 +1,6 @@
 """Figures of a run: learning curve; for the differential games the joint actions sampled during
-training coloured by reward (paper Fig. 5 / Fig. 7) and the converged joint samples (Fig. 3).
+training coloured by reward (paper Fig. 5 / Fig. 7) and the converged joint samples (Fig. 3),
+on which the game's known optima (:attr:`DifferentialGame.optima`) are marked.
 
 Also computes, for the differential games, the share of converged joint samples near each
 optimum of the game (:func:`mass_near_optima`): a sample is *near* an optimum when its native
@@ -8,6 +9,7 @@ joint action lies within :data:`NEAR_RADIUS` of it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,13 +21,19 @@ from svnr_rl.evaluate import decentralize
 from svnr_rl.noise import derive_seed
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from svnr_rl.train import Trainer
 
 __all__ = [
     "NEAR_RADIUS",
     "boltzmann_mass_near_optima",
     "converged_samples",
+    "game_optima",
+    "learning_curve_figure",
     "mass_near_optima",
+    "plot_learning_curve",
+    "scatter3d_figure",
     "write_plots",
 ]
 
@@ -99,40 +107,139 @@ def boltzmann_mass_near_optima(
     ]
 
 
-def _scatter3d(
-    path: Any, pts: NDArray[np.float64], color: NDArray[np.float64] | None, title: str, label: str
-) -> None:
-    import matplotlib
+#: Tick positions on every axis of the 3-D scatters (native units, box ``[-10, 10]^3``).
+SCATTER_TICKS = (-10, -5, 0, 5, 10)
 
-    matplotlib.use("Agg")
+
+def learning_curve_figure(
+    rows: Sequence[Mapping[str, Any]],
+    title: str,
+    optimum_value: float | None = None,
+) -> Figure:
+    """The test return (mean +- std over evaluation episodes) and the training return against
+    environment steps.  Both curves carry markers: a run with a single evaluation has a single
+    point, which a line alone would not draw at all (nor would the ``fill_between`` band, so one
+    point gets an error bar instead)."""
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(6, 5))
-    ax = fig.add_subplot(projection="3d")
+    x = np.array([r["env_steps"] for r in rows], dtype=np.float64)
+    m = np.array([r["eval_return_mean"] for r in rows], dtype=np.float64)
+    s = np.array([r["eval_return_std"] for r in rows], dtype=np.float64)
+    tr = np.array([r["train_return"] for r in rows], dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    ax.plot(x, m, marker="o", ms=4, label="test return (decentralized)")
+    if len(x) == 1:
+        ax.errorbar(x, m, yerr=s, fmt="none", ecolor="C0", alpha=0.5, capsize=3)
+    else:
+        ax.fill_between(x, m - s, m + s, alpha=0.25)
+    ax.plot(x, tr, "--", marker="s", ms=3, label="training return", alpha=0.7)
+    if optimum_value is not None:
+        ax.axhline(optimum_value, color="k", lw=0.8, ls=":", label="optimum")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("return")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def scatter3d_figure(
+    pts: NDArray[np.float64],
+    color: NDArray[np.float64] | None,
+    title: str,
+    label: str,
+    optima: Sequence[Sequence[float]] | None = None,
+) -> Figure:
+    """A 3-D scatter of joint actions on the box ``[-10, 10]^3``, coloured by ``color`` (with a
+    colour bar labelled ``label``) when given; ``optima`` (joint actions) are marked with red
+    stars drawn over the samples.  Constrained layout and a padded colour bar keep the ``u_3``
+    label clear of the bar; the ``u_1`` tick at 10 is left out because it would print over the
+    ``u_2`` tick at -10 at the box's front corner."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(6.4, 5), layout="constrained")
+    # computed_zorder=False: artists are drawn in the order added, so the optima (added last)
+    # stay on top of a dense cloud of samples around them instead of being depth-sorted under it
+    ax = fig.add_subplot(projection="3d", computed_zorder=False)
     if color is not None:
         sc = ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], c=color, cmap="viridis", s=6)
-        fig.colorbar(sc, ax=ax, shrink=0.7, label=label)
+        fig.colorbar(sc, ax=ax, shrink=0.65, pad=0.12, label=label)
     else:
-        ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], s=4, alpha=0.5)
+        ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], s=4, alpha=0.5, label="samples")
+    if optima is not None and len(optima):
+        o = np.asarray(optima, dtype=np.float64).reshape(-1, 3)
+        ax.scatter(
+            o[:, 0],
+            o[:, 1],
+            o[:, 2],
+            marker="*",
+            s=220,
+            c="red",
+            edgecolors="black",
+            linewidths=0.8,
+            depthshade=False,
+            label="known optima",
+        )
+        ax.legend(loc="upper left", fontsize="small")
     ax.set_xlim(-10, 10)
     ax.set_ylim(-10, 10)
     ax.set_zlim(-10, 10)
+    ax.set_xticks(SCATTER_TICKS[:-1])
+    ax.set_yticks(SCATTER_TICKS)
+    ax.set_zticks(SCATTER_TICKS)
     ax.set_xlabel("$u_1$")
     ax.set_ylabel("$u_2$")
     ax.set_zlabel("$u_3$")
     ax.set_title(title)
-    fig.tight_layout()
+    return fig
+
+
+def _save(fig: Figure, path: Any) -> None:
+    import matplotlib.pyplot as plt
+
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def write_plots(trainer: Trainer) -> dict[str, Any]:
-    """Write the run's figures under ``plots/``; returns extra summary entries."""
+def plot_learning_curve(
+    path: Any,
+    rows: Sequence[Mapping[str, Any]],
+    title: str,
+    optimum_value: float | None = None,
+) -> None:
+    """Write :func:`learning_curve_figure` to ``path``."""
+    _use_agg()
+    _save(learning_curve_figure(rows, title, optimum_value), path)
+
+
+def _scatter3d(
+    path: Any,
+    pts: NDArray[np.float64],
+    color: NDArray[np.float64] | None,
+    title: str,
+    label: str,
+    optima: Sequence[Sequence[float]] | None = None,
+) -> None:
+    """Write :func:`scatter3d_figure` to ``path``."""
+    _use_agg()
+    _save(scatter3d_figure(pts, color, title, label, optima), path)
+
+
+def _use_agg() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+
+def game_optima(task: str, s2: float) -> list[list[float]]:
+    """The joint actions of the optima of a differential game (best first, native units)."""
+    from svnr_rl.envs.registry import make_game
+
+    game = make_game(task, **({"s2": s2} if task == "max-of-three" else {}))
+    return [[float(x) for x in action] for action, _ in game.optima]
+
+
+def write_plots(trainer: Trainer) -> dict[str, Any]:
+    """Write the run's figures under ``plots/``; returns extra summary entries."""
     from svnr_rl.train import DIFFERENTIAL_TASKS
 
     out_dir = trainer.run_dir / "plots"
@@ -141,23 +248,12 @@ def write_plots(trainer: Trainer) -> dict[str, Any]:
     rows = trainer.metrics
     extra: dict[str, Any] = {}
     if rows:
-        x = np.array([r["env_steps"] for r in rows])
-        m = np.array([r["eval_return_mean"] for r in rows])
-        s = np.array([r["eval_return_std"] for r in rows])
-        tr = np.array([r["train_return"] for r in rows])
-        fig, ax = plt.subplots(figsize=(6, 4))
-        ax.plot(x, m, label="test return (decentralized)")
-        ax.fill_between(x, m - s, m + s, alpha=0.25)
-        ax.plot(x, tr, "--", label="training return", alpha=0.7)
-        if trainer.spec.optimum_value is not None:
-            ax.axhline(trainer.spec.optimum_value, color="k", lw=0.8, ls=":", label="optimum")
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("return")
-        ax.set_title(f"{cfg.env.task} / {cfg.algo.method} / seed {cfg.train.seed}")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out_dir / "learning_curve.png", dpi=110)
-        plt.close(fig)
+        plot_learning_curve(
+            out_dir / "learning_curve.png",
+            rows,
+            f"{cfg.env.task} / {cfg.algo.method} / seed {cfg.train.seed}",
+            trainer.spec.optimum_value,
+        )
     if cfg.env.task in DIFFERENTIAL_TASKS and trainer.spec.n_agents == 3:
         if trainer.record:
             rec = np.asarray(trainer.record)
@@ -176,6 +272,7 @@ def write_plots(trainer: Trainer) -> dict[str, Any]:
             None,
             f"{N_CONVERGED} converged joint samples ({cfg.env.task})",
             "",
+            optima=game_optima(cfg.env.task, cfg.env.s2),
         )
         extra["mass_near_optima"] = mass_near_optima(samples, cfg.env.task, cfg.env.s2)
         extra["near_radius"] = NEAR_RADIUS
