@@ -6,6 +6,7 @@
   status      where runs stand (running, stopped, interrupted, failed, completed)
   experiment  the results tables and figures (long; resumable)
   table       the paper's Table 2 with every method (long; resumable; see `table --help`)
+  anchor      stable-baselines3's SAC beside this backbone on one task (see `anchor --help`)
 
 Invalid input prints one `error: ...` line naming the problem and exits with status 2, before
 any run folder exists; Ctrl-C exits with status 130 and keeps the last checkpoint.
@@ -234,6 +235,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     # Table 2 has its own parser (svnr_rl/table.py); `main` hands everything after `table` to it.
     sub.add_parser("table", help="Table 2: methods x tasks x seeds (see `table --help`)")
+    sub.add_parser(
+        "anchor", help="stable-baselines3 SAC beside this backbone (see `anchor --help`)"
+    )
     return p
 
 
@@ -433,6 +437,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from svnr_rl.table import main as table_main
 
             return table_main(argv[1:], prog="python -m svnr_rl table")
+        if argv[:1] == ["anchor"]:
+            from svnr_rl.anchor import main as anchor_main
+
+            return anchor_main(argv[1:])
         try:
             args = _build_parser().parse_args(argv)
         except SystemExit as exc:  # --help (0), or a usage error argparse has printed (2)

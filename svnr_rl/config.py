@@ -56,9 +56,11 @@ TASKS: tuple[str, ...] = (
     "mamujoco-halfcheetah-1p1",
     "mamujoco-ant-2x4",
     "mamujoco-walker2d-2x3",
+    "gym-pendulum",
+    "gym-halfcheetah",
 )
 #: Training methods; baselines register further names in :mod:`svnr_rl.agents`.
-METHODS: tuple[str, ...] = ("svnr", "maddpg", "masql", "pr2", "rommeo")
+METHODS: tuple[str, ...] = ("svnr", "maddpg", "masql", "pr2", "rommeo", "masac")
 #: Named negotiation topologies (App. H.3); an explicit ``"1:;2:1;3:1,2"`` list is also accepted.
 TOPOLOGIES: tuple[str, ...] = ("nested", "full", "empty", "random-peers")
 SCHEDULES: tuple[str, ...] = ("paper-f2", "exponential", "constant")
@@ -72,7 +74,7 @@ VALUE_PROPOSALS: tuple[str, ...] = ("uniform", "policy")
 #: network widths x agents) is estimated against the machine's memory by
 #: :func:`svnr_rl.resources.check_memory` before a run folder exists.
 LIMITS: dict[str, dict[str, int]] = {
-    "env": {"num_envs": 4096, "eval_num_envs": 4096},
+    "env": {"num_envs": 4096, "eval_num_envs": 4096, "n_agents": 64},
     "algo": {
         "num_particles": 1024,
         "value_samples": 4096,
@@ -213,22 +215,31 @@ def parse_topology(spec: str, n_agents: int | None, task: str = "") -> list[list
 
 @dataclass(frozen=True)
 class EnvConfig:
-    """Task selection. ``s2`` is the *Max of Three* basin width (paper: 3.0, 2.0, 1.5)."""
+    """Task selection. ``s2`` is the *Max of Three* basin width (paper: 3.0, 2.0, 1.5);
+    ``n_agents`` the number of agents of a differential game (0: the paper's 3; 1 makes the
+    game a single-agent task, e.g. for MASAC = SAC)."""
 
     task: str = "max-of-three"
     s2: float = 1.5
+    n_agents: int = 0
     num_envs: int = 8
     eval_num_envs: int = 16
 
     def __post_init__(self) -> None:
         _choice("env", self, "task", TASKS)
         _pos_float("env", self, "s2")
+        _nonneg_int("env", self, "n_agents")
         _pos_int("env", self, "num_envs", "eval_num_envs")
         _at_most("env", self, LIMITS["env"])
+        if self.n_agents and self.task not in ("max-of-three", "two-modalities"):
+            _fail("env.n_agents", f"applies only to the differential games; task is {self.task}")
 
     def make_params(self) -> dict[str, Any]:
         """Keyword parameters for ``make_batched`` of this task."""
-        return {"s2": self.s2} if self.task == "max-of-three" else {}
+        params: dict[str, Any] = {"s2": self.s2} if self.task == "max-of-three" else {}
+        if self.n_agents:
+            params["n_agents"] = self.n_agents
+        return params
 
 
 @dataclass(frozen=True)
@@ -243,7 +254,9 @@ class AlgoConfig:
     ``0`` means ``batch_size // M``), ``noise_dim`` the per-agent noise size
     (0: the agent's action size).  ``value_proposal``: ``uniform`` importance-samples the soft
     value from the uniform law on ``[-1, 1]^d`` (soft Q-learning); ``policy`` uses the samplers'
-    joint actions with ``log q = 0`` (Eq. 11 read literally, ``E_{u'~p}``).
+    joint actions with ``log q = 0`` (Eq. 11 read literally, ``E_{u'~p}``).  ``init_alpha`` is
+    the starting temperature of methods that learn their own (MASAC); the others follow
+    ``alpha.*``.
     """
 
     method: str = "svnr"
@@ -263,6 +276,7 @@ class AlgoConfig:
     gamma: float = 0.99
     polyak: float = 0.005
     twin_critic: bool = False
+    init_alpha: float = 1.0
     reward_scale: float = 1.0
     updates_per_step: int = 1
     learning_starts: int = 256
@@ -310,7 +324,7 @@ class AlgoConfig:
                 f"policy states x num_particles^2 = {kernel:,} kernel entries per update; "
                 f"at most {MAX_KERNEL_ENTRIES:,}",
             )
-        _pos_float("algo", self, "policy_lr", "critic_lr", "reward_scale")
+        _pos_float("algo", self, "policy_lr", "critic_lr", "reward_scale", "init_alpha")
         _nonneg_float("algo", self, "grad_clip")
         if not (0.0 <= self.gamma < 1.0):
             _fail("algo.gamma", f"must be in [0, 1); got {self.gamma!r}")
@@ -653,6 +667,8 @@ def preset(task: str, *, s2: float | None = None) -> Config:
             alpha=AlphaConfig(schedule="exponential", alpha_start=1.0, alpha_end=0.01, tau=3_000),
             train=TrainConfig(total_env_steps=125_000, eval_interval=5_000, eval_episodes=32),
         )
+    if task.startswith("gym-"):
+        return _single_agent_preset(env)
     return Config(
         env=dataclasses.replace(env, num_envs=4, eval_num_envs=4),
         algo=AlgoConfig(
@@ -695,3 +711,37 @@ def resolve_run_length(cfg: Config) -> tuple[Config, list[str]]:
         )
     train = dataclasses.replace(t, eval_interval=interval, total_env_steps=total)
     return dataclasses.replace(cfg, train=train), notes
+
+
+def _single_agent_preset(env: EnvConfig) -> Config:
+    """The single-agent gymnasium tasks: stable-baselines3 SAC's settings (rl-zoo for
+    HalfCheetah), so that ``algo.method=masac`` with one agent is SAC as users run it.
+
+    One environment and one update per step (update-to-data 1), batch 256, two 256-unit hidden
+    layers for actor and critic, Adam 3e-4, replay 1e6, gamma 0.99, Polyak 0.005, twin critics,
+    the temperature learned from 1.0 (MASAC); updates start after ``learning_starts`` steps
+    (SB3: 100 on Pendulum, rl-zoo: 10,000 on HalfCheetah).  Fields only SVNR reads take the
+    MaMuJoCo preset's sizes.
+    """
+    cheetah = env.task == "gym-halfcheetah"
+    return Config(
+        env=dataclasses.replace(env, num_envs=1, eval_num_envs=5),
+        algo=AlgoConfig(
+            hidden=(256, 256),
+            critic_hidden=(256, 256),
+            batch_size=256,
+            num_particles=16,
+            value_samples=16,
+            policy_batch_size=16,
+            policy_lr=3e-4,
+            critic_lr=3e-4,
+            twin_critic=True,
+            learning_starts=10_000 if cheetah else 100,
+        ),
+        alpha=AlphaConfig(schedule="constant", alpha_end=0.05),
+        train=TrainConfig(
+            total_env_steps=100_000 if cheetah else 20_000,
+            eval_interval=5_000 if cheetah else 1_000,
+            eval_episodes=5,
+        ),
+    )

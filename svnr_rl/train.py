@@ -368,7 +368,7 @@ class Trainer:
                     "env_steps": self.env_steps,
                     "updates": self.updates,
                     "episodes": self.episodes,
-                    "alpha": alpha,
+                    "alpha": self.agent.reported_alpha(alpha),
                     "train_return": float(np.mean(returns)) if returns else math.nan,
                     "eval_return_mean": ev.mean,
                     "eval_return_std": ev.std,
@@ -394,7 +394,7 @@ class Trainer:
                     save_checkpoint(ckpt / "best.pt", payload)
                 # progress for readers of status.json (and a heartbeat with this process' id)
                 self._write_status("running")
-                bar.set_postfix(test_return=f"{last_eval:.3f}", alpha=f"{alpha:.3g}")
+                bar.set_postfix(test_return=f"{last_eval:.3f}", alpha=f"{row['alpha']:.3g}")
         finally:
             bar.close()
 

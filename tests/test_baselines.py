@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from svnr_core.stein import svgd_direction
 from svnr_rl.agents import AGENTS, Agent, make_agent
+from svnr_rl.agents.masac import MASACAgent
 from svnr_rl.agents.masql import MASQLAgent, own_noise_only
 from svnr_rl.agents.pr2 import PR2Agent, assemble_joint
 from svnr_rl.agents.rommeo import ROMMEOAgent, TanhGaussian, prior_term, tanh_gaussian_log_prob
@@ -27,7 +28,12 @@ from tests.rl_helpers import tiny_config
 
 SPEC = TaskSpec(name="toy", n_agents=3, obs_dim=2, state_dim=3, action_dim=1, episode_limit=5)
 CPU = torch.device("cpu")
-BASELINES: dict[str, type[Agent]] = {"masql": MASQLAgent, "pr2": PR2Agent, "rommeo": ROMMEOAgent}
+BASELINES: dict[str, type[Agent]] = {
+    "masql": MASQLAgent,
+    "pr2": PR2Agent,
+    "rommeo": ROMMEOAgent,
+    "masac": MASACAgent,
+}
 
 
 class ConstantCritic(nn.Module):
@@ -457,10 +463,11 @@ def test_baselines_are_registered_methods() -> None:
         ('algo.method="masql"',),
         ('algo.method="pr2"',),
         ('algo.method="rommeo"',),
+        ('algo.method="masac"',),
         ('algo.topology="empty"',),  # SVNR-M
         ('algo.topology="full"',),  # SVNR-F
     ],
-    ids=["masql", "pr2", "rommeo", "svnr-m", "svnr-f"],
+    ids=["masql", "pr2", "rommeo", "masac", "svnr-m", "svnr-f"],
 )
 def test_each_method_trains_a_few_steps_in_the_shared_loop(
     overrides: tuple[str, ...], tmp_path: Path

@@ -6,6 +6,7 @@ import torch
 
 from svnr_rl.agents.base import Agent
 from svnr_rl.agents.maddpg import MADDPGAgent
+from svnr_rl.agents.masac import MASACAgent
 from svnr_rl.agents.masql import MASQLAgent
 from svnr_rl.agents.pr2 import PR2Agent
 from svnr_rl.agents.rommeo import ROMMEOAgent
@@ -17,6 +18,7 @@ __all__ = [
     "AGENTS",
     "Agent",
     "MADDPGAgent",
+    "MASACAgent",
     "MASQLAgent",
     "PR2Agent",
     "ROMMEOAgent",
@@ -31,6 +33,7 @@ AGENTS: dict[str, type[Agent]] = {
     "masql": MASQLAgent,
     "pr2": PR2Agent,
     "rommeo": ROMMEOAgent,
+    "masac": MASACAgent,
 }
 
 

@@ -41,6 +41,8 @@ class Agent:
     name: ClassVar[str] = "base"
     #: whether the actors take the common noise as input (stochastic samplers)
     noise_conditioned: ClassVar[bool] = True
+    #: fewest critic heads the method needs (2: clipped double-Q whatever algo.twin_critic says)
+    critic_heads: ClassVar[int] = 1
 
     def __init__(
         self, spec: TaskSpec, cfg: AlgoConfig, *, device: torch.device, dtype: torch.dtype
@@ -66,7 +68,7 @@ class Agent:
         mask = static_mask(sets) if sets is not None else torch.eye(n).numpy()
         self.static_mask = torch.as_tensor(mask, dtype=dtype, device=device)
         self.actors = nn.ModuleList(self.build_actor(i) for i in range(n)).to(device, dtype)
-        heads = 2 if cfg.twin_critic else 1
+        heads = max(2 if cfg.twin_critic else 1, self.critic_heads)
         self.critic = Critic(spec.state_dim, self.joint_dim, cfg.critic_hidden, heads).to(
             device, dtype
         )
@@ -94,6 +96,11 @@ class Agent:
     def extra_modules(self) -> dict[str, nn.Module]:
         """Method-specific networks to checkpoint (e.g. target actors)."""
         return {}
+
+    def reported_alpha(self, scheduled: float) -> float:
+        """The temperature of the last update, for the metrics: the shared schedule's value,
+        unless the method learns its own (MASAC)."""
+        return scheduled
 
     @classmethod
     def act_one(

@@ -6,7 +6,9 @@
 * ``particle-gather`` -- 2 particles x 2 axis-agents on mpe2 physics; ``arrival_radius`` (0.1),
   ``episode_limit`` (25);
 * ``mamujoco-halfcheetah-2x3``, ``mamujoco-halfcheetah-1p1`` (CoupledHalfCheetah 1p1),
-  ``mamujoco-ant-2x4``, ``mamujoco-walker2d-2x3`` -- MaMuJoCo adapters; no parameters.
+  ``mamujoco-ant-2x4``, ``mamujoco-walker2d-2x3`` -- MaMuJoCo adapters; no parameters;
+* ``gym-pendulum``, ``gym-halfcheetah`` -- single-agent gymnasium tasks as one-agent tasks
+  (the backbone's SAC anchor, :mod:`svnr_rl.envs.gym_single`); no parameters.
 
 An unknown task or parameter, or an invalid parameter value, raises ``ValueError`` naming the
 problem and listing the valid choices.  See ``docs/environments.md`` for the sizes of each task.
@@ -36,6 +38,8 @@ TASK_PARAMS: dict[str, tuple[str, ...]] = {
     "mamujoco-halfcheetah-1p1": (),
     "mamujoco-ant-2x4": (),
     "mamujoco-walker2d-2x3": (),
+    "gym-pendulum": (),
+    "gym-halfcheetah": (),
 }
 
 #: the tasks of the paper (``differential`` is the general family behind the two presets)
@@ -86,6 +90,10 @@ def make_batched(task: str, num_envs: int, **params: Any) -> BatchedEnv:
         from svnr_rl.envs.particle_gather import BatchedParticleGather
 
         return BatchedParticleGather(num_envs, **params)
+    if task.startswith("gym-"):
+        from svnr_rl.envs.gym_single import BatchedGymnasium
+
+        return BatchedGymnasium(task, num_envs)
     from svnr_rl.envs.mamujoco import BatchedMaMuJoCo
 
     scenario, conf = MAMUJOCO_TASKS[task]

@@ -1,0 +1,349 @@
+"""The SAC anchor: stable-baselines3's SAC and this backbone on one task, budget and seeds.
+
+``python -m svnr_rl anchor --task gym-pendulum --methods masac,svnr --seeds 3`` trains
+
+* **SB3 SAC**, the reference users trust, on the gymnasium environment of the task: the task
+  itself for the single-agent tasks (``gym-pendulum``, ``gym-halfcheetah``) and, for
+  ``mamujoco-halfcheetah-2x3``, single-agent ``HalfCheetah-v5`` -- the same robot and reward,
+  the joint action on the global state: the centralized upper bound of the two-agent task;
+* each named **method of this backbone** on the task (``python -m svnr_rl train`` runs),
+
+with the same environment steps, evaluation interval and number of deterministic test episodes,
+SAC's hyperparameters taken from the backbone's preset of the task (learning rate, batch,
+buffer, gamma, Polyak, hidden sizes, learning starts, one update per environment step, learned
+temperature).  It writes ``anchor.md`` (final and intermediate test returns, mean +- std over
+seeds, the ratio to SAC, env steps/s and wall seconds per update of each) and ``anchor.png``
+(test return against environment steps) under ``--out``.
+
+Runs are resumable: a finished run is reused (its folder holds ``summary.json``); SB3 runs
+restart from scratch when interrupted (SB3 does not checkpoint its replay by default).
+stable-baselines3 is an optional dependency (``pip install -c constraints.txt -e ".[anchors]"``)
+and is imported only here, never by the training path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from svnr_rl.config import Config, ConfigError, apply_overrides, preset, resolve_run_length
+from svnr_rl.run_status import is_completed
+
+__all__ = ["ANCHOR_TASKS", "AnchorRun", "main", "sb3_settings"]
+
+#: task -> the gymnasium environment SB3 trains on
+ANCHOR_TASKS: dict[str, str] = {
+    "gym-pendulum": "gym-pendulum",
+    "gym-halfcheetah": "gym-halfcheetah",
+    "mamujoco-halfcheetah-2x3": "gym-halfcheetah",
+}
+SB3 = "sb3-sac"
+
+
+@dataclass(frozen=True)
+class AnchorRun:
+    """One finished run: its test-return curve and its cost."""
+
+    method: str
+    seed: int
+    steps: list[int]
+    returns: list[float]
+    wall_s: float
+    updates: int
+
+    @property
+    def final(self) -> float:
+        return self.returns[-1]
+
+
+def sb3_settings(cfg: Config) -> dict[str, Any]:
+    """SB3 SAC's keyword arguments from the backbone's config of the task (the shared budget)."""
+    a = cfg.algo
+    return {
+        "learning_rate": a.critic_lr,
+        "buffer_size": a.buffer_size,
+        "learning_starts": a.learning_starts,
+        "batch_size": a.batch_size,
+        "tau": a.polyak,
+        "gamma": a.gamma,
+        "train_freq": 1,
+        "gradient_steps": a.updates_per_step,
+        "ent_coef": f"auto_{a.init_alpha:g}",
+        "policy_kwargs": {"net_arch": {"pi": list(a.hidden), "qf": list(a.critic_hidden)}},
+    }
+
+
+def _task_config(task: str, seed: int, steps: int | None, overrides: Sequence[str]) -> Config:
+    cfg = preset(task)
+    extra = [f"train.seed={seed}", "train.progress=false", *overrides]
+    if steps is not None:
+        extra.append(f"train.total_env_steps={steps}")
+    return resolve_run_length(apply_overrides(cfg, extra))[0]
+
+
+def _write_curve(path: Path, steps: list[int], returns: list[float]) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["env_steps", "eval_return_mean"])
+        w.writerows(zip(steps, returns, strict=True))
+
+
+def run_sb3(task: str, cfg: Config, run_dir: Path) -> AnchorRun:
+    """Train SB3 SAC on the gymnasium form of ``task`` with ``cfg``'s budget (or reuse it)."""
+    summary = run_dir / "summary.json"
+    if summary.is_file():
+        return _read_sb3(run_dir)
+    try:
+        from stable_baselines3 import SAC
+        from stable_baselines3.common.callbacks import BaseCallback
+        from stable_baselines3.common.evaluation import evaluate_policy
+        from stable_baselines3.common.monitor import Monitor
+    except ImportError:
+        raise ConfigError(
+            'the SAC anchor needs stable-baselines3: pip install -c constraints.txt -e ".[anchors]"'
+        ) from None
+    import torch
+
+    from svnr_rl.envs.gym_single import make_gym
+
+    torch.set_num_threads(cfg.train.threads)
+    gym_task = ANCHOR_TASKS[task]
+    env, eval_env = make_gym(gym_task), Monitor(make_gym(gym_task))
+    seed = cfg.train.seed
+    t = cfg.train
+    steps: list[int] = []
+    returns: list[float] = []
+
+    class _Every(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps % t.eval_interval == 0:
+                eval_env.reset(seed=seed * 1_000_003 + self.num_timesteps)
+                mean, _ = evaluate_policy(
+                    self.model, eval_env, n_eval_episodes=t.eval_episodes, deterministic=True
+                )
+                steps.append(int(self.num_timesteps))
+                returns.append(float(mean))  # type: ignore[arg-type]
+            return True
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model = SAC("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **sb3_settings(cfg))
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=t.total_env_steps, callback=_Every())
+    wall = time.perf_counter() - t0
+    _write_curve(run_dir / "metrics.csv", steps, returns)
+    info = {"task": gym_task, "seed": seed, "wall_time_s": wall, "updates": model._n_updates}
+    summary.write_text(json.dumps(info, indent=2) + "\n")
+    env.close()
+    eval_env.close()
+    return _read_sb3(run_dir)
+
+
+def _read_curve(path: Path) -> tuple[list[int], list[float]]:
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [int(float(r["env_steps"])) for r in rows], [float(r["eval_return_mean"]) for r in rows]
+
+
+def _read_sb3(run_dir: Path) -> AnchorRun:
+    info = json.loads((run_dir / "summary.json").read_text())
+    steps, returns = _read_curve(run_dir / "metrics.csv")
+    return AnchorRun(SB3, int(info["seed"]), steps, returns, info["wall_time_s"], info["updates"])
+
+
+def run_ours(method: str, cfg: Config, run_dir: Path) -> AnchorRun:
+    """Train (or reuse, or resume) one run of this backbone."""
+    from svnr_rl.train import resume, train
+
+    if not is_completed(run_dir):
+        if (run_dir / "config.json").is_file():
+            resume(run_dir)
+        else:
+            if run_dir.exists():  # made but never configured (killed at once): start over
+                import shutil
+
+                shutil.rmtree(run_dir)
+            train(cfg)
+    info = json.loads((run_dir / "summary.json").read_text())
+    steps, returns = _read_curve(run_dir / "metrics.csv")
+    return AnchorRun(method, cfg.train.seed, steps, returns, info["wall_time_s"], info["updates"])
+
+
+def _stats(xs: Sequence[float]) -> str:
+    m = sum(xs) / len(xs)
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs))
+    return f"{m:.1f} ± {sd:.1f}" if len(xs) > 1 else f"{m:.1f}"
+
+
+def _report(out: Path, task: str, runs: dict[str, list[AnchorRun]], command: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    sac = runs.get(SB3, [])
+    sac_final = sum(r.final for r in sac) / len(sac) if sac else math.nan
+    steps = runs[next(iter(runs))][0].steps
+    marks = sorted({steps[len(steps) // 4], steps[len(steps) // 2], steps[-1]})
+    lines = [
+        f"# SAC anchor on `{task}`",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"SB3 SAC trains on `{ANCHOR_TASKS[task]}`"
+        + (
+            " (the joint action on the global state: the centralized upper bound)."
+            if task.startswith("mamujoco")
+            else " (the same environment)."
+        ),
+        "Test return: deterministic policy (SB3) or decentralized execution at test (ours), "
+        "mean over seeds ± std, at the environment steps of the columns.",
+        "",
+        "| method | seeds | "
+        + " | ".join(f"{s:,} steps" for s in marks)
+        + " | final / SAC's | env steps/s | wall s per update |",
+        "|---|---|" + "---|" * len(marks) + "---|---|---|",
+    ]
+    for method, rs in runs.items():
+        cells = []
+        for mk in marks:
+            vals = [r.returns[r.steps.index(mk)] for r in rs if mk in r.steps]
+            cells.append(_stats(vals) if vals else "-")
+        final = sum(r.final for r in rs) / len(rs)
+        ratio = final / sac_final if sac and sac_final != 0 else math.nan
+        sps = sum(r.steps[-1] / r.wall_s for r in rs) / len(rs)
+        per_update = sum(r.wall_s / max(r.updates, 1) for r in rs) / len(rs)
+        seeds = ",".join(str(r.seed) for r in rs)
+        lines.append(
+            f"| {method} | {seeds} | "
+            + " | ".join(cells)
+            + f" | {ratio:.2f} | {sps:.0f} | {per_update * 1e3:.1f} ms |"
+        )
+    lines += [
+        "",
+        "`final / SAC's` divides mean final returns (meaningful for positive returns; on "
+        "Pendulum, where returns are negative, a ratio below 1 is better). Wall seconds per "
+        "update include environment steps and evaluations.",
+        "",
+        "![test return against environment steps](anchor.png)",
+    ]
+    (out / "anchor.md").write_text("\n".join(lines) + "\n")
+    _plot(out / "anchor.png", task, runs)
+
+
+def _plot(path: Path, task: str, runs: dict[str, list[AnchorRun]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
+    for method, rs in runs.items():
+        for k, r in enumerate(rs):
+            ax.plot(
+                r.steps,
+                r.returns,
+                marker="o",
+                ms=3,
+                alpha=0.35 if len(rs) > 1 else 1.0,
+                color=f"C{list(runs).index(method)}",
+                label=method if k == 0 else None,
+            )
+        common = sorted(set.intersection(*(set(r.steps) for r in rs)))
+        mean = [sum(r.returns[r.steps.index(s)] for r in rs) / len(rs) for s in common]
+        if len(rs) > 1:
+            ax.plot(common, mean, lw=2.2, color=f"C{list(runs).index(method)}")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("test return")
+    ax.set_title(f"SAC anchor: {task} (thin: seeds, thick: mean)")
+    ax.legend()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from svnr_rl.__main__ import DEFAULT_RESULTS, HelpFormatter
+    from svnr_rl.config import METHODS
+
+    p = argparse.ArgumentParser(
+        prog="python -m svnr_rl anchor",
+        description="Train stable-baselines3's SAC and methods of this backbone on one task with "
+        "one budget and seeds; write a side-by-side table and curve.",
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--task", default="gym-pendulum", choices=tuple(ANCHOR_TASKS), help="task")
+    p.add_argument(
+        "--methods",
+        default="masac",
+        help=f"comma-separated methods of this backbone ({', '.join(METHODS)}); SB3 SAC always "
+        "runs",
+    )
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..S-1")
+    p.add_argument(
+        "--steps", type=int, default=None, help="environment steps per run (default: preset's)"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SEC.KEY=VALUE",
+        help="config override for every run, SB3's settings included (repeatable)",
+    )
+    p.add_argument("--runs", default="runs/anchor", help="folder of the run folders")
+    p.add_argument(
+        "--out",
+        default=f"{DEFAULT_RESULTS}/anchor",
+        help="report folder (committed reports: docs/results/anchor)",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; 0 on success, 2 on invalid input, 130 when interrupted."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(words)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    command = shlex.join(["python", "-m", "svnr_rl", "anchor", *words])
+    try:
+        from svnr_rl.config import METHODS
+
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        bad = [m for m in methods if m not in METHODS]
+        if bad or not methods:
+            raise ConfigError(f"--methods: unknown method {bad[:1]}; known: {', '.join(METHODS)}")
+        if not 1 <= args.seeds <= 100:
+            raise ConfigError(f"--seeds must be in 1..100; got {args.seeds}")
+        runs_root = Path(args.runs) / args.task
+        results: dict[str, list[AnchorRun]] = {SB3: []}
+        for seed in range(args.seeds):
+            base = _task_config(args.task, seed, args.steps, args.overrides)
+            print(f"[{SB3} seed {seed}] {runs_root / SB3 / f's{seed}'}", flush=True)
+            results[SB3].append(run_sb3(args.task, base, runs_root / SB3 / f"s{seed}"))
+            for m in methods:
+                name = f"{m}/s{seed}"
+                cfg = apply_overrides(
+                    base,
+                    [
+                        f"algo.method={m}",
+                        f'train.out_dir="{runs_root}"',
+                        f'train.run_name="{m}-s{seed}"',
+                    ],
+                )
+                print(f"[{name}] {runs_root / f'{m}-s{seed}'}", flush=True)
+                results.setdefault(m, []).append(run_ours(m, cfg, runs_root / f"{m}-s{seed}"))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; finished runs are kept. Continue with: {command}", file=sys.stderr)
+        return 130
+    _report(Path(args.out), args.task, results, command)
+    print(f"report: {Path(args.out) / 'anchor.md'}")
+    return 0

@@ -1,0 +1,97 @@
+"""The SAC anchor command (svnr_rl.anchor) and the single-agent gymnasium tasks behind it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from svnr_rl.anchor import main, sb3_settings
+from svnr_rl.config import preset
+from svnr_rl.envs.gym_single import BatchedGymnasium
+from svnr_rl.envs.registry import make_batched
+
+TINY = [
+    "--set", "algo.hidden=[16]",
+    "--set", "algo.critic_hidden=[16]",
+    "--set", "algo.batch_size=32",
+    "--set", "algo.learning_starts=100",
+    "--set", "train.eval_interval=200",
+    "--set", "train.eval_episodes=1",
+    "--set", "env.eval_num_envs=1",
+    "--set", "train.tensorboard=false",
+]  # fmt: skip
+
+
+def test_gym_pendulum_is_a_one_agent_task_with_scaled_actions() -> None:
+    env = make_batched("gym-pendulum", 2)
+    assert isinstance(env, BatchedGymnasium)
+    spec = env.spec
+    assert (spec.n_agents, spec.obs_dim, spec.state_dim, spec.action_dim) == (1, 3, 3, 1)
+    assert spec.action_scale == 2.0
+    assert spec.episode_limit == 200
+    first = env.reset(7)
+    assert first.obs.shape == (2, 1, 3)
+    assert np.array_equal(first.obs[:, 0], first.state)
+    again = make_batched("gym-pendulum", 2).reset(7)
+    assert np.array_equal(first.obs, again.obs)  # seeded
+    done_at = None
+    for t in range(200):
+        step = env.step(np.ones((2, 1, 1)))
+        if step.truncated.any():
+            done_at = t
+            break
+    assert done_at == 199  # gymnasium's TimeLimit, episode_return reported at the end
+    assert (step.episode_return < 0).all()
+
+
+def test_sb3_settings_come_from_the_backbones_config() -> None:
+    cfg = preset("gym-halfcheetah")
+    s = sb3_settings(cfg)
+    assert s["learning_rate"] == 3e-4
+    assert s["batch_size"] == 256
+    assert s["learning_starts"] == 10_000
+    assert s["ent_coef"] == "auto_1"
+    assert s["policy_kwargs"] == {"net_arch": {"pi": [256, 256], "qf": [256, 256]}}
+    assert cfg.env.num_envs == 1  # one update per environment step, as SAC
+    assert cfg.algo.updates_per_step == 1
+
+
+def test_anchor_trains_sb3_and_masac_reuses_them_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("stable_baselines3")
+    argv = ["--steps", "400", "--seeds", "1", "--runs", str(tmp_path / "runs")]
+    argv += ["--out", str(tmp_path / "out"), *TINY]
+    assert main(argv) == 0
+    report = (tmp_path / "out" / "anchor.md").read_text()
+    assert "| sb3-sac | 0 |" in report
+    assert "| masac | 0 |" in report
+    assert (tmp_path / "out" / "anchor.png").is_file()
+    sb3 = tmp_path / "runs" / "gym-pendulum" / "sb3-sac" / "s0"
+    assert json.loads((sb3 / "summary.json").read_text())["updates"] > 0
+    assert len((sb3 / "metrics.csv").read_text().splitlines()) == 3  # header + 2 evaluations
+    capsys.readouterr()
+    assert main(argv) == 0  # a second call reuses both runs
+    assert report == (tmp_path / "out" / "anchor.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--methods", "nope"], "--methods: unknown method"),
+        (["--seeds", "0"], "--seeds must be in 1..100"),
+        (["--task", "max-of-three"], "invalid choice"),
+        (["--set", "algo.batch_size=0"], "algo.batch_size"),
+    ],
+)
+def test_anchor_refuses_bad_input(
+    argv: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--runs", str(tmp_path / "r"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o").exists()
