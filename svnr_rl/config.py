@@ -67,6 +67,7 @@ SCHEDULES: tuple[str, ...] = ("paper-f2", "exponential", "constant")
 DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
 DTYPES: tuple[str, ...] = ("float32", "float64")
 VALUE_PROPOSALS: tuple[str, ...] = ("uniform", "policy")
+CLOCKS: tuple[str, ...] = ("updates", "env_steps")
 
 #: Upper bounds of the size fields, far above every preset and the paper's ranges (M 16..64,
 #: batch 512, replay 1e6) and low enough that one value cannot ask for an allocation that fails
@@ -254,7 +255,11 @@ class AlgoConfig:
     ``0`` means ``batch_size // M``), ``noise_dim`` the per-agent noise size
     (0: the agent's action size).  ``value_proposal``: ``uniform`` importance-samples the soft
     value from the uniform law on ``[-1, 1]^d`` (soft Q-learning); ``policy`` uses the samplers'
-    joint actions with ``log q = 0`` (Eq. 11 read literally, ``E_{u'~p}``).  ``init_alpha`` is
+    joint actions with ``log q = 0`` (Eq. 11 read literally, ``E_{u'~p}``).
+    ``update_to_data`` is the number of updates per *environment* step (SAC: 1), whatever
+    ``env.num_envs`` is; ``0`` keeps ``updates_per_step`` updates per *vector* step of
+    ``num_envs`` environments.  Fractional ratios carry the remainder from one vector step to the
+    next (and across a resume).  ``init_alpha`` is
     the starting temperature of methods that learn their own (MASAC); the others follow
     ``alpha.*``.
     """
@@ -279,6 +284,7 @@ class AlgoConfig:
     init_alpha: float = 1.0
     reward_scale: float = 1.0
     updates_per_step: int = 1
+    update_to_data: float = 0.0
     learning_starts: int = 256
     grad_clip: float = 0.0
 
@@ -325,7 +331,9 @@ class AlgoConfig:
                 f"at most {MAX_KERNEL_ENTRIES:,}",
             )
         _pos_float("algo", self, "policy_lr", "critic_lr", "reward_scale", "init_alpha")
-        _nonneg_float("algo", self, "grad_clip")
+        _nonneg_float("algo", self, "grad_clip", "update_to_data")
+        if self.update_to_data > 1000:
+            _fail("algo.update_to_data", f"must be at most 1,000; got {self.update_to_data!r}")
         if not (0.0 <= self.gamma < 1.0):
             _fail("algo.gamma", f"must be in [0, 1); got {self.gamma!r}")
         if not (0.0 < self.polyak <= 1.0):
@@ -336,7 +344,9 @@ class AlgoConfig:
 
 @dataclass(frozen=True)
 class AlphaConfig:
-    """Temperature schedule (:mod:`svnr_core.schedules`); the clock is the update counter.
+    """Temperature schedule (:mod:`svnr_core.schedules`).  ``clock``: ``updates`` (the update
+    counter, the default and the presets' clock) or ``env_steps`` (environment steps, so that a
+    schedule means the same whatever the update-to-data ratio and the number of environments).
 
     The default is App. F.2's form with the paper's bonus 500 and delay 10, but a rate of 0.004
     per *update* instead of 0.1 per step: the high-temperature exploration phase then lasts
@@ -350,6 +360,7 @@ class AlphaConfig:
     """
 
     schedule: str = "paper-f2"
+    clock: str = "updates"
     alpha_start: float = 1.0
     alpha_end: float = 0.05
     tau: float = 2000.0
@@ -360,11 +371,12 @@ class AlphaConfig:
 
     def __post_init__(self) -> None:
         _choice("alpha", self, "schedule", SCHEDULES)
+        _choice("alpha", self, "clock", CLOCKS)
         _pos_float("alpha", self, "alpha_start", "alpha_end", "tau", "rate")
         _nonneg_float("alpha", self, "bonus", "delay", "floor")
 
     def value(self, step: int) -> float:
-        """``alpha`` after ``step`` updates."""
+        """``alpha`` at ``step`` on the schedule's clock (updates or environment steps)."""
         from svnr_core import schedules
 
         if self.schedule == "paper-f2":

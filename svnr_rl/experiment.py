@@ -455,7 +455,7 @@ def gather_diagnostics(run_dir: Path) -> GatherDiagnostics:
         lone_arrivals=int((reward == -2.0).sum()),
         q_mean=float(q.mean()),
         q_max=float(q.max()),
-        alpha=cfg.alpha.value(trainer.updates),
+        alpha=cfg.alpha.value(trainer._clock()),
     )
 
 

@@ -2,8 +2,9 @@
 
 One loop serves every method.  Per vector step ``t``: the agents act with the common noise
 ``xi_t`` (App. J), the batched environments step, the transitions enter the replay buffer, and
-``updates_per_step`` updates run (critic on Eq. 11, policy by the method, targets, alpha from
-the schedule, whose clock is the update counter).
+``updates_per_step`` updates run, or ``update_to_data`` per environment step (critic on Eq. 11,
+policy by the method, targets, alpha from the schedule, whose clock is the update counter or the
+environment steps).
 
 Training is cut into **segments** of ``train.eval_interval`` environment steps.  Every segment
 starts by resetting all environments from ``(seed, segment)`` and ends with an evaluation by
@@ -193,6 +194,7 @@ class Trainer:
         self.env_steps = 0
         self.updates = 0
         self.episodes = 0
+        self.update_credit = 0.0  # fractional updates owed (algo.update_to_data)
         self.best_eval = -math.inf
         self.metrics: list[dict[str, float]] = []
         self.record: list[list[float]] = []  # [env_steps, a_1..a_N (native), reward]
@@ -210,6 +212,7 @@ class Trainer:
                 "env_steps": self.env_steps,
                 "updates": self.updates,
                 "episodes": self.episodes,
+                "update_credit": self.update_credit,
             },
             "best_eval": self.best_eval,
             "wall_time": self.wall_time,
@@ -228,6 +231,7 @@ class Trainer:
             self.segment, self.vec_steps = int(c["segment"]), int(c["vec_steps"])
             self.env_steps, self.updates = int(c["env_steps"]), int(c["updates"])
             self.episodes = int(c["episodes"])
+            self.update_credit = float(c.get("update_credit", 0.0))
             self.best_eval = float(data["best_eval"])
             self.wall_time = float(data["wall_time"])
             self.agent.load_state_dict(data["agent"])
@@ -280,6 +284,21 @@ class Trainer:
         with torch.no_grad():
             return self.agent.act(obs, xi, mask, explore=True)
 
+    def _clock(self) -> int:
+        """The alpha schedule's clock: the update counter or the environment steps."""
+        return self.env_steps if self.cfg.alpha.clock == "env_steps" else self.updates
+
+    def _updates_now(self) -> int:
+        """Updates after this vector step: ``updates_per_step``, or with ``update_to_data``
+        the whole part of the accumulated ``ratio x num_envs`` (the rest carries over)."""
+        a = self.cfg.algo
+        if a.update_to_data <= 0:
+            return a.updates_per_step
+        self.update_credit += a.update_to_data * self.cfg.env.num_envs
+        n = math.floor(self.update_credit + 1e-9)
+        self.update_credit -= n
+        return n
+
     def evaluate(self, segment: int) -> EvalResult:
         """Decentralized test episodes with seeds derived from ``(seed, segment)``."""
         seed = self.cfg.train.seed
@@ -321,7 +340,7 @@ class Trainer:
                 returns: list[float] = []
                 closs: list[float] = []
                 ploss: list[float] = []
-                alpha = cfg.alpha.value(self.updates)
+                alpha = cfg.alpha.value(self._clock())
                 for _ in range(self.steps_per_segment):
                     obs = torch.as_tensor(step.obs, dtype=dt, device=dev)
                     state = torch.as_tensor(step.state, dtype=dt, device=dev)
@@ -351,8 +370,8 @@ class Trainer:
                     self.vec_steps += 1
                     self.env_steps += b
                     if self.replay.size >= learn_after:
-                        for _ in range(cfg.algo.updates_per_step):
-                            alpha = cfg.alpha.value(self.updates)
+                        for _ in range(self._updates_now()):
+                            alpha = cfg.alpha.value(self._clock())
                             batch = self.replay.sample(cfg.algo.batch_size, self.replay_gen)
                             info = self.agent.update(batch, alpha)
                             closs.append(info["critic_loss"])

@@ -38,15 +38,27 @@ def test_two_runs_with_the_same_seed_are_identical(tmp_path: Path) -> None:
     assert (c.run_dir / "metrics.csv").read_text() != (a.run_dir / "metrics.csv").read_text()
 
 
-def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:
-    full = train(tiny_config(tmp_path, 'train.run_name="full"'))
+@pytest.mark.parametrize(
+    "extra",
+    [
+        (),
+        # a fractional update-to-data ratio (its carried remainder is checkpointed) on the
+        # environment-step clock of the alpha schedule, and MASAC's learned temperature
+        ("algo.update_to_data=0.3", 'alpha.clock="env_steps"', 'algo.method="masac"'),
+    ],
+    ids=["default", "utd-0.3-env-clock-masac"],
+)
+def test_interrupted_and_resumed_run_equals_uninterrupted(
+    tmp_path: Path, extra: tuple[str, ...]
+) -> None:
+    full = train(tiny_config(tmp_path, 'train.run_name="full"', *extra))
 
     def interrupt(tr: Trainer) -> None:
         if tr.vec_steps == 13:  # in the middle of the second segment (8 vector steps each)
             os.kill(os.getpid(), signal.SIGTERM)  # a real signal, as from `kill`
 
     with pytest.raises(KeyboardInterrupt):
-        train(tiny_config(tmp_path, 'train.run_name="cut"'), on_step=interrupt)
+        train(tiny_config(tmp_path, 'train.run_name="cut"', *extra), on_step=interrupt)
     cut = tmp_path / "cut"
     assert json.loads((cut / "status.json").read_text())["state"] == "interrupted"
     assert load_checkpoint(cut / "checkpoints" / "latest.pt")["counters"]["segment"] == 1
@@ -192,3 +204,17 @@ def test_cuda_without_gpu_is_a_clear_error(
     assert main(["train", "--device", "cuda", "--out", str(tmp_path)]) == 2
     assert "no CUDA device" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("ratio", "envs", "expected"),
+    [(1.0, 8, [8] * 5), (0.25, 8, [2] * 5), (0.3, 4, [1, 1, 1, 1, 2]), (2.0, 1, [2] * 5)],
+)
+def test_update_to_data_counts_updates_per_environment_step(
+    tmp_path: Path, ratio: float, envs: int, expected: list[int]
+) -> None:
+    """Updates after each of 5 vector steps: ``ratio x envs`` per vector step, the fractional
+    rest carried over (0.3 x 4 = 1.2 per step: 1, 1, 1, 1, then 2)."""
+    cfg = tiny_config(tmp_path, f"algo.update_to_data={ratio}", f"env.num_envs={envs}")
+    tr = Trainer(cfg, tmp_path / "t")
+    assert [tr._updates_now() for _ in range(5)] == expected
