@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from svnr_rl.agents import Agent, MADDPGAgent, SVNRAgent
+from svnr_rl.agents.masac import MASACAgent
 from svnr_rl.agents.masql import MASQLAgent
 from svnr_rl.agents.pr2 import PR2Agent
 from svnr_rl.agents.rommeo import ROMMEOAgent
@@ -37,6 +38,7 @@ METHODS: dict[str, tuple[type[Agent], str]] = {
     "masql": (MASQLAgent, "nested"),
     "pr2": (PR2Agent, "nested"),
     "rommeo": (ROMMEOAgent, "nested"),
+    "masac": (MASACAgent, "nested"),
     "svnr-m": (SVNRAgent, "empty"),
     "svnr-f": (SVNRAgent, "full"),
 }
