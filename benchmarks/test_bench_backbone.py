@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import torch
 
+from benchmarks.batches import replay_batch
 from svnr_rl.agents import Agent, MASACAgent, SVNRAgent
 from svnr_rl.config import AlgoConfig, preset
 from svnr_rl.envs.base import TaskSpec
@@ -47,20 +48,6 @@ SETTINGS: dict[str, tuple[type[Agent], dict[str, Any]]] = {
 }
 
 
-def _batch(b: int) -> Batch:
-    g = torch.Generator().manual_seed(0)
-    n, o, s, a = CHEETAH.n_agents, CHEETAH.obs_dim, CHEETAH.state_dim, CHEETAH.action_dim
-    return Batch(
-        obs=torch.randn(b, n, o, generator=g),
-        state=torch.randn(b, s, generator=g),
-        action=torch.rand(b, n, a, generator=g) * 1.8 - 0.9,
-        reward=torch.randn(b, generator=g),
-        next_obs=torch.randn(b, n, o, generator=g),
-        next_state=torch.randn(b, s, generator=g),
-        terminated=torch.zeros(b),
-    )
-
-
 @pytest.fixture(scope="module")
 def setting() -> tuple[dict[str, Agent], Batch, dict[str, float]]:
     torch.set_num_threads(1)
@@ -70,7 +57,7 @@ def setting() -> tuple[dict[str, Agent], Batch, dict[str, float]]:
         agents[name] = cls(
             CHEETAH, dataclasses.replace(_algo(), **changes), device=CPU, dtype=torch.float32
         )
-    batch = _batch(STATES)
+    batch = replay_batch(CHEETAH, STATES)
     times: dict[str, list[float]] = {m: [] for m in agents}
     for _ in range(3):
         for a in agents.values():

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import torch
 
+from benchmarks.batches import replay_batch
 from svnr_rl.agents import Agent, MADDPGAgent, SVNRAgent
 from svnr_rl.agents.masac import MASACAgent
 from svnr_rl.agents.masql import MASQLAgent
@@ -45,21 +46,6 @@ METHODS: dict[str, tuple[type[Agent], str]] = {
 ROUNDS = 30
 
 
-def _batch(spec: TaskSpec, b: int) -> Batch:
-    """A replay batch with non-terminal transitions, so every method computes its V(s')."""
-    g = torch.Generator().manual_seed(0)
-    n, o, s, a = spec.n_agents, spec.obs_dim, spec.state_dim, spec.action_dim
-    return Batch(
-        obs=torch.randn(b, n, o, generator=g),
-        state=torch.randn(b, s, generator=g),
-        action=torch.rand(b, n, a, generator=g) * 1.8 - 0.9,
-        reward=torch.randn(b, generator=g),
-        next_obs=torch.randn(b, n, o, generator=g),
-        next_state=torch.randn(b, s, generator=g),
-        terminated=torch.zeros(b),
-    )
-
-
 def _agent(name: str, algo: AlgoConfig) -> Agent:
     cls, topology = METHODS[name]
     torch.manual_seed(0)
@@ -74,7 +60,7 @@ def setting() -> tuple[dict[str, Agent], Batch, dict[str, float]]:
     torch.set_num_threads(1)
     algo = preset("max-of-three").algo
     agents = {m: _agent(m, algo) for m in METHODS}
-    batch = _batch(GAME, algo.batch_size)
+    batch = replay_batch(GAME, algo.batch_size)
     times: dict[str, list[float]] = {m: [] for m in METHODS}
     for _ in range(5):  # warm-up
         for a in agents.values():

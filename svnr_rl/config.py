@@ -655,6 +655,20 @@ _TWO_MODALITIES_ALPHA = AlphaConfig(
 )
 
 
+#: MaMuJoCo (and, with twin critics, the single-agent gymnasium tasks): SAC's sizes and rates
+_MAMUJOCO_ALGO = AlgoConfig(
+    hidden=(256, 256),
+    critic_hidden=(256, 256),
+    batch_size=256,
+    num_particles=16,
+    value_samples=16,
+    policy_batch_size=16,
+    policy_lr=3e-4,
+    critic_lr=3e-4,
+    learning_starts=5_000,
+)
+
+
 def preset(task: str, *, s2: float | None = None) -> Config:
     """The configuration used for ``task`` (the defaults are tuned for Max of Three).
 
@@ -683,17 +697,7 @@ def preset(task: str, *, s2: float | None = None) -> Config:
         return _single_agent_preset(env)
     return Config(
         env=dataclasses.replace(env, num_envs=4, eval_num_envs=4),
-        algo=AlgoConfig(
-            hidden=(256, 256),
-            critic_hidden=(256, 256),
-            batch_size=256,
-            num_particles=16,
-            value_samples=16,
-            policy_batch_size=16,
-            policy_lr=3e-4,
-            critic_lr=3e-4,
-            learning_starts=5_000,
-        ),
+        algo=_MAMUJOCO_ALGO,
         alpha=AlphaConfig(schedule="exponential", alpha_start=1.0, alpha_end=0.05, tau=50_000),
         train=TrainConfig(total_env_steps=1_000_000, eval_interval=20_000, eval_episodes=4),
     )
@@ -738,17 +742,8 @@ def _single_agent_preset(env: EnvConfig) -> Config:
     cheetah = env.task == "gym-halfcheetah"
     return Config(
         env=dataclasses.replace(env, num_envs=1, eval_num_envs=5),
-        algo=AlgoConfig(
-            hidden=(256, 256),
-            critic_hidden=(256, 256),
-            batch_size=256,
-            num_particles=16,
-            value_samples=16,
-            policy_batch_size=16,
-            policy_lr=3e-4,
-            critic_lr=3e-4,
-            twin_critic=True,
-            learning_starts=10_000 if cheetah else 100,
+        algo=dataclasses.replace(
+            _MAMUJOCO_ALGO, twin_critic=True, learning_starts=10_000 if cheetah else 100
         ),
         alpha=AlphaConfig(schedule="constant", alpha_end=0.05),
         train=TrainConfig(
