@@ -22,40 +22,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from svnr_rl.cli_style import (
+    DEFAULT_RESULTS,
+    DEVICES,
+    MAX_SEED,
+    MAX_TEST_EPISODES,
+    HelpFormatter,
+    bounded_int,
+)
+
 if TYPE_CHECKING:
     from svnr_rl.config import Config
 
 __all__ = ["main"]
-
-#: output folders of the result commands: outside docs/, so that a default run never
-#: overwrites committed results (committing is an explicit `--out docs/results/...`)
-DEFAULT_RESULTS = "results"
-DEVICES = ("cpu", "cuda", "auto")
-MAX_TEST_EPISODES = 100_000
-MAX_SEED = 2**63 - 1
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows every default (one convention for all commands) and keeps descriptions as written;
-    a default of ``None``, ``False`` or empty is not shown (the help says what it means)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, False, "") or action.default == []:
-            return action.help or ""
-        return super()._get_help_string(action) or ""
-
-
-def _bounded_int(lo: int, hi: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"must be in {lo}..{hi:,}; got {v}")
-        return v
-
-    return parse
 
 
 def _tasks() -> tuple[str, ...]:
@@ -111,14 +90,14 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--seed",
-        type=_bounded_int(0, MAX_SEED),
+        type=bounded_int(0, MAX_SEED),
         default=None,
         help="training seed (train.seed; default: the preset's, 0)",
     )
     t.add_argument("--device", default=None, choices=DEVICES, help="train.device (default: cpu)")
     t.add_argument(
         "--steps",
-        type=_bounded_int(1, 10**10),
+        type=bounded_int(1, 10**10),
         default=None,
         help="total environment steps (train.total_env_steps; rounded up to whole evaluation "
         "intervals, with a note; default: the preset's)",
@@ -148,13 +127,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument(
         "--episodes",
-        type=_bounded_int(1, MAX_TEST_EPISODES),
+        type=bounded_int(1, MAX_TEST_EPISODES),
         default=100,
         help="number of test episodes",
     )
     e.add_argument(
         "--seed",
-        type=_bounded_int(0, MAX_SEED),
+        type=bounded_int(0, MAX_SEED),
         default=12345,
         help="seed of the test episodes and of the agents' common noise",
     )
@@ -172,7 +151,7 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("run", help="run folder")
     r.add_argument(
         "--steps",
-        type=_bounded_int(1, 10**10),
+        type=bounded_int(1, 10**10),
         default=None,
         help="new total environment steps (default: the run's)",
     )
@@ -214,7 +193,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--runs", default="runs/experiment", metavar="DIR", help="where the run folders go"
     )
     x.add_argument(
-        "--seeds", type=_bounded_int(1, 1000), default=5, help="seeds 0..S-1 of each experiment"
+        "--seeds", type=bounded_int(1, 1000), default=5, help="seeds 0..S-1 of each experiment"
     )
     x.add_argument(
         "--only",

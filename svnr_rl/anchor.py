@@ -266,7 +266,7 @@ def _plot(path: Path, task: str, runs: dict[str, list[AnchorRun]]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from svnr_rl.__main__ import DEFAULT_RESULTS, HelpFormatter
+    from svnr_rl.cli_style import DEFAULT_RESULTS, HelpFormatter, bounded_int
     from svnr_rl.config import METHODS
 
     p = argparse.ArgumentParser(
@@ -282,9 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated methods of this backbone ({', '.join(METHODS)}); SB3 SAC always "
         "runs",
     )
-    p.add_argument("--seeds", type=int, default=3, help="seeds 0..S-1")
+    p.add_argument("--seeds", type=bounded_int(1, 100), default=3, help="seeds 0..S-1")
     p.add_argument(
-        "--steps", type=int, default=None, help="environment steps per run (default: preset's)"
+        "--steps",
+        type=bounded_int(1, 10**10),
+        default=None,
+        help="environment steps per run (default: the preset's)",
     )
     p.add_argument(
         "--set",
@@ -318,8 +321,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         bad = [m for m in methods if m not in METHODS]
         if bad or not methods:
             raise ConfigError(f"--methods: unknown method {bad[:1]}; known: {', '.join(METHODS)}")
-        if not 1 <= args.seeds <= 100:
-            raise ConfigError(f"--seeds must be in 1..100; got {args.seeds}")
         runs_root = Path(args.runs) / args.task
         results: dict[str, list[AnchorRun]] = {SB3: []}
         for seed in range(args.seeds):

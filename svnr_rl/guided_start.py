@@ -256,16 +256,18 @@ def _report(results: list[GuidedResult], commands: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m svnr_rl.guided_start``: run the methods x seeds and write the report."""
-    from svnr_rl.__main__ import DEFAULT_RESULTS, HelpFormatter
+    from svnr_rl.cli_style import DEFAULT_RESULTS, HelpFormatter, bounded_int
 
     p = argparse.ArgumentParser(
         prog="python -m svnr_rl.guided_start", description=__doc__, formatter_class=HelpFormatter
     )
     p.add_argument("--methods", default="svnr,maddpg", help="comma-separated methods")
-    p.add_argument("--seeds", type=int, default=1, help="seeds 0..S-1 of each method")
+    p.add_argument(
+        "--seeds", type=bounded_int(1, 1000), default=1, help="seeds 0..S-1 of each method"
+    )
     p.add_argument(
         "--guided-steps",
-        type=int,
+        type=bounded_int(0, 10**9),
         default=20_000,
         help="environment steps of the steer-to-landmark behaviour before the method acts",
     )
@@ -283,12 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         help="change the preset of every method (repeatable; needs --tag)",
     )
     p.add_argument("--tag", default="", help="name of the --set variant (part of the run name)")
-    args = p.parse_args(argv)
     try:
-        if not 1 <= args.seeds <= 1000:
-            raise ConfigError(f"--seeds must be in 1..1000; got {args.seeds}")
-        if not 0 <= args.guided_steps <= 10**9:
-            raise ConfigError(f"--guided-steps must be in 0..10^9; got {args.guided_steps}")
+        args = p.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has printed
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
         if not methods:
             raise ConfigError("--methods: name at least one method")

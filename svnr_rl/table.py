@@ -552,21 +552,8 @@ def _csv_list(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-def _positive(hi: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
-        if not 1 <= v <= hi:
-            raise argparse.ArgumentTypeError(f"must be in 1..{hi:,}; got {v}")
-        return v
-
-    return parse
-
-
 def build_parser(prog: str = "python -m svnr_rl.table") -> argparse.ArgumentParser:
-    from svnr_rl.__main__ import DEFAULT_RESULTS, DEVICES, HelpFormatter
+    from svnr_rl.cli_style import DEFAULT_RESULTS, DEVICES, HelpFormatter, bounded_int
 
     p = argparse.ArgumentParser(
         prog=prog,
@@ -587,15 +574,17 @@ def build_parser(prog: str = "python -m svnr_rl.table") -> argparse.ArgumentPars
         default=list(TASK_SPECS),
         help=f"comma-separated subset of {','.join(TASK_SPECS)} (default: all)",
     )
-    p.add_argument("--seeds", type=_positive(1000), default=5, help="seeds 0..S-1")
+    p.add_argument("--seeds", type=bounded_int(1, 1000), default=5, help="seeds 0..S-1")
     p.add_argument(
         "--train-episodes",
         dest="episodes",
-        type=_positive(10**8),
+        type=bounded_int(1, 10**8),
         default=None,
         help="training episodes per run (x episode length in steps; default: the task preset)",
     )
-    p.add_argument("--workers", type=_positive(256), default=2, help="parallel worker processes")
+    p.add_argument(
+        "--workers", type=bounded_int(1, 256), default=2, help="parallel worker processes"
+    )
     p.add_argument(
         "--out",
         default=f"{DEFAULT_RESULTS}/table2",

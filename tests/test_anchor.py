@@ -82,7 +82,7 @@ def test_anchor_trains_sb3_and_masac_reuses_them_and_reports(
     ("argv", "expected"),
     [
         (["--methods", "nope"], "--methods: unknown method"),
-        (["--seeds", "0"], "--seeds must be in 1..100"),
+        (["--seeds", "0"], "--seeds: must be in 1..100; got 0"),
         (["--task", "max-of-three"], "invalid choice"),
         (["--set", "algo.batch_size=0"], "algo.batch_size"),
     ],
