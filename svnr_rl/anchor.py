@@ -32,13 +32,14 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from svnr_rl.config import Config, ConfigError, apply_overrides, preset, resolve_run_length
 from svnr_rl.run_status import is_completed
 
-__all__ = ["ANCHOR_TASKS", "AnchorRun", "main", "sb3_settings"]
+__all__ = ["ANCHOR_TASKS", "AnchorRun", "main", "sb3_settings", "update_ratio"]
 
 #: task -> the gymnasium environment SB3 trains on
 ANCHOR_TASKS: dict[str, str] = {
@@ -65,9 +66,21 @@ class AnchorRun:
         return self.returns[-1]
 
 
-def sb3_settings(cfg: Config) -> dict[str, Any]:
-    """SB3 SAC's keyword arguments from the backbone's config of the task (the shared budget)."""
+def update_ratio(cfg: Config) -> Fraction:
+    """Updates per environment step of the backbone's loop under ``cfg`` (see
+    :class:`svnr_rl.config.AlgoConfig`: ``update_to_data``, else ``updates_per_step`` per vector
+    step of ``num_envs`` environments)."""
     a = cfg.algo
+    if a.update_to_data > 0:
+        return Fraction(a.update_to_data).limit_denominator(1000)
+    return Fraction(a.updates_per_step, cfg.env.num_envs)
+
+
+def sb3_settings(cfg: Config) -> dict[str, Any]:
+    """SB3 SAC's keyword arguments from the backbone's config of the task (the shared budget):
+    the same update-to-data ratio ``p / q`` as ``p`` gradient steps every ``q`` steps."""
+    a = cfg.algo
+    ratio = update_ratio(cfg)
     return {
         "learning_rate": a.critic_lr,
         "buffer_size": a.buffer_size,
@@ -75,8 +88,8 @@ def sb3_settings(cfg: Config) -> dict[str, Any]:
         "batch_size": a.batch_size,
         "tau": a.polyak,
         "gamma": a.gamma,
-        "train_freq": 1,
-        "gradient_steps": a.updates_per_step,
+        "train_freq": ratio.denominator,
+        "gradient_steps": ratio.numerator,
         "ent_coef": f"auto_{a.init_alpha:g}",
         "policy_kwargs": {"net_arch": {"pi": list(a.hidden), "qf": list(a.critic_hidden)}},
     }
@@ -183,7 +196,9 @@ def _stats(xs: Sequence[float]) -> str:
     return f"{m:.1f} ± {sd:.1f}" if len(xs) > 1 else f"{m:.1f}"
 
 
-def _report(out: Path, task: str, runs: dict[str, list[AnchorRun]], command: str) -> None:
+def _report(
+    out: Path, task: str, runs: dict[str, list[AnchorRun]], command: str, ratio: Fraction
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     sac = runs.get(SB3, [])
     sac_final = sum(r.final for r in sac) / len(sac) if sac else math.nan
@@ -201,7 +216,8 @@ def _report(out: Path, task: str, runs: dict[str, list[AnchorRun]], command: str
             else " (the same environment)."
         ),
         "Test return: deterministic policy (SB3) or decentralized execution at test (ours), "
-        "mean over seeds ± std, at the environment steps of the columns.",
+        "mean over seeds ± std, at the environment steps of the columns. "
+        f"Updates per environment step: {ratio} for every method.",
         "",
         "| method | seeds | "
         + " | ".join(f"{s:,} steps" for s in marks)
@@ -214,14 +230,14 @@ def _report(out: Path, task: str, runs: dict[str, list[AnchorRun]], command: str
             vals = [r.returns[r.steps.index(mk)] for r in rs if mk in r.steps]
             cells.append(_stats(vals) if vals else "-")
         final = sum(r.final for r in rs) / len(rs)
-        ratio = final / sac_final if sac and sac_final != 0 else math.nan
+        to_sac = final / sac_final if sac and sac_final != 0 else math.nan
         sps = sum(r.steps[-1] / r.wall_s for r in rs) / len(rs)
         per_update = sum(r.wall_s / max(r.updates, 1) for r in rs) / len(rs)
         seeds = ",".join(str(r.seed) for r in rs)
         lines.append(
             f"| {method} | {seeds} | "
             + " | ".join(cells)
-            + f" | {ratio:.2f} | {sps:.0f} | {per_update * 1e3:.1f} ms |"
+            + f" | {to_sac:.2f} | {sps:.0f} | {per_update * 1e3:.1f} ms |"
         )
     lines += [
         "",
@@ -345,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished runs are kept. Continue with: {command}", file=sys.stderr)
         return 130
-    _report(Path(args.out), args.task, results, command)
+    ratio = update_ratio(_task_config(args.task, 0, args.steps, args.overrides))
+    _report(Path(args.out), args.task, results, command, ratio)
     print(f"report: {Path(args.out) / 'anchor.md'}")
     return 0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from svnr_rl.anchor import main, sb3_settings
-from svnr_rl.config import preset
+from svnr_rl.config import apply_overrides, preset
 from svnr_rl.envs.gym_single import BatchedGymnasium
 from svnr_rl.envs.registry import make_batched
 
@@ -55,8 +55,12 @@ def test_sb3_settings_come_from_the_backbones_config() -> None:
     assert s["learning_starts"] == 10_000
     assert s["ent_coef"] == "auto_1"
     assert s["policy_kwargs"] == {"net_arch": {"pi": [256, 256], "qf": [256, 256]}}
-    assert cfg.env.num_envs == 1  # one update per environment step, as SAC
-    assert cfg.algo.updates_per_step == 1
+    assert (s["train_freq"], s["gradient_steps"]) == (1, 1)  # SAC's one update per step
+    # the MaMuJoCo preset: 1 update per vector step of 4 environments = SB3 every 4 steps
+    mj = sb3_settings(preset("mamujoco-halfcheetah-2x3"))
+    assert (mj["train_freq"], mj["gradient_steps"]) == (4, 1)
+    utd = sb3_settings(apply_overrides(preset("gym-pendulum"), ["algo.update_to_data=1.5"]))
+    assert (utd["train_freq"], utd["gradient_steps"]) == (2, 3)
 
 
 def test_anchor_trains_sb3_and_masac_reuses_them_and_reports(
