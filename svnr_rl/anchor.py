@@ -95,6 +95,20 @@ def sb3_settings(cfg: Config) -> dict[str, Any]:
     }
 
 
+def _sb3_record(task: str, cfg: Config) -> dict[str, Any]:
+    """What an SB3 run was made with, as stored in its summary (JSON types)."""
+    t = cfg.train
+    budget = {
+        "task": ANCHOR_TASKS[task],
+        "seed": t.seed,
+        "total_env_steps": t.total_env_steps,
+        "eval_interval": t.eval_interval,
+        "eval_episodes": t.eval_episodes,
+    }
+    record: dict[str, Any] = json.loads(json.dumps({**budget, **sb3_settings(cfg)}))
+    return record
+
+
 def _task_config(task: str, seed: int, steps: int | None, overrides: Sequence[str]) -> Config:
     cfg = preset(task)
     extra = [f"train.seed={seed}", "train.progress=false", *overrides]
@@ -113,7 +127,14 @@ def _write_curve(path: Path, steps: list[int], returns: list[float]) -> None:
 def run_sb3(task: str, cfg: Config, run_dir: Path) -> AnchorRun:
     """Train SB3 SAC on the gymnasium form of ``task`` with ``cfg``'s budget (or reuse it)."""
     summary = run_dir / "summary.json"
+    wanted = _sb3_record(task, cfg)
     if summary.is_file():
+        stored = json.loads(summary.read_text()).get("settings")
+        if stored != wanted:
+            raise ConfigError(
+                f"{run_dir} holds an SB3 run of other settings or budget; use another --runs "
+                "folder (or delete it) to run this one"
+            )
         return _read_sb3(run_dir)
     try:
         from stable_baselines3 import SAC
@@ -153,7 +174,13 @@ def run_sb3(task: str, cfg: Config, run_dir: Path) -> AnchorRun:
     model.learn(total_timesteps=t.total_env_steps, callback=_Every())
     wall = time.perf_counter() - t0
     _write_curve(run_dir / "metrics.csv", steps, returns)
-    info = {"task": gym_task, "seed": seed, "wall_time_s": wall, "updates": model._n_updates}
+    info = {
+        "task": gym_task,
+        "seed": seed,
+        "wall_time_s": wall,
+        "updates": model._n_updates,
+        "settings": wanted,
+    }
     summary.write_text(json.dumps(info, indent=2) + "\n")
     env.close()
     eval_env.close()

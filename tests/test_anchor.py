@@ -80,6 +80,9 @@ def test_anchor_trains_sb3_and_masac_reuses_them_and_reports(
     capsys.readouterr()
     assert main(argv) == 0  # a second call reuses both runs
     assert report == (tmp_path / "out" / "anchor.md").read_text()
+    longer = [*argv[:1], "600", *argv[2:]]  # another budget in the same runs folder
+    assert main(longer) == 2
+    assert "SB3 run of other settings or budget" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
