@@ -79,3 +79,45 @@ def bench(session: nox.Session) -> None:
         "-s",
         *session.posargs,
     )
+
+
+MUTATED_MODULES = [
+    "soft_bellman",
+    "factorization",
+    "reasoning",
+    "stein",
+    "negotiation",
+    "games",
+    "differential_games",
+    "schedules",
+]
+
+
+@nox.session
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of svnr_core with mutmut (not in CI); see verification/mutants.md.
+
+    Runs on one core under the CI Hypothesis profile, then prints the score per module and the
+    surviving mutants.  Results are cached in mutants/ (git-ignored): a second run only tests
+    mutants without a result; delete mutants/ for a fresh run.  ``nox -s mutants -- stein
+    schedules`` re-runs all mutants of the named modules and reports only those.
+    """
+    if not isinstance(session.virtualenv, nox.virtualenv.PassthroughEnv):
+        session.install("-c", "constraints.txt", "-e", ".[dev,mutation]")
+    unknown = sorted(set(session.posargs) - set(MUTATED_MODULES))
+    if unknown:
+        session.error(f"not a mutated module: {unknown}; choose from {MUTATED_MODULES}")
+    modules = list(session.posargs) or MUTATED_MODULES
+    session.env.update(
+        {
+            "SVNR_HYPOTHESIS_PROFILE": "ci",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+        }
+    )
+    # Without arguments mutmut runs every mutant whose result is not cached in mutants/; naming
+    # modules re-runs all of their mutants.
+    globs = [f"svnr_core.{module}.*" for module in session.posargs]
+    session.run("mutmut", "run", "--max-children", "1", *globs)
+    session.run("python", "-m", "verification.mutation_report", *modules)
