@@ -201,8 +201,16 @@ def _read_sb3(run_dir: Path) -> AnchorRun:
 
 def run_ours(method: str, cfg: Config, run_dir: Path) -> AnchorRun:
     """Train (or reuse, or resume) one run of this backbone."""
-    from svnr_rl.train import resume, train
+    from svnr_rl.train import config_differences, load_run_config, resume, train
 
+    if (run_dir / "config.json").is_file():
+        stored = resolve_run_length(load_run_config(run_dir))[0]
+        diff = config_differences(stored, cfg)
+        if diff:
+            raise ConfigError(
+                f"{run_dir} holds a run of another configuration ({', '.join(diff[:3])} differ); "
+                "use another --runs folder (or delete it) to run this one"
+            )
     if not is_completed(run_dir):
         if (run_dir / "config.json").is_file():
             resume(run_dir)

@@ -83,6 +83,14 @@ def test_anchor_trains_sb3_and_masac_reuses_them_and_reports(
     longer = [*argv[:1], "600", *argv[2:]]  # another budget in the same runs folder
     assert main(longer) == 2
     assert "SB3 run of other settings or budget" in capsys.readouterr().err
+    hotter = [*argv, "--set", "algo.gamma=0.9"]  # another config for our run (SB3's too)
+    assert main(hotter) == 2
+    assert "other settings or budget" in capsys.readouterr().err
+    import shutil
+
+    shutil.rmtree(tmp_path / "runs" / "gym-pendulum" / "sb3-sac")  # SB3 reruns; ours is refused
+    assert main(hotter) == 2
+    assert "holds a run of another configuration (algo.gamma differ)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
