@@ -1,9 +1,14 @@
-"""A replay batch for timing updates (shared by the benchmark modules)."""
+"""A replay batch and an interleaved timer for update benchmarks (shared by the modules)."""
 
 from __future__ import annotations
 
+import statistics
+import time
+from collections.abc import Mapping
+
 import torch
 
+from svnr_rl.agents import Agent
 from svnr_rl.envs.base import TaskSpec
 from svnr_rl.replay import Batch
 
@@ -21,3 +26,20 @@ def replay_batch(spec: TaskSpec, b: int) -> Batch:
         next_state=torch.randn(b, s, generator=g),
         terminated=torch.zeros(b),
     )
+
+
+def interleaved_update_ms(
+    agents: Mapping[str, Agent], batch: Batch, alpha: float, *, rounds: int, warmup: int
+) -> dict[str, float]:
+    """Median milliseconds of one ``update`` per agent, measured round by round in turn so that
+    every agent sees the same machine load (the ratios are what the benchmarks report)."""
+    for _ in range(warmup):
+        for a in agents.values():
+            a.update(batch, alpha)
+    times: dict[str, list[float]] = {m: [] for m in agents}
+    for _ in range(rounds):
+        for m, a in agents.items():
+            t0 = time.perf_counter()
+            a.update(batch, alpha)
+            times[m].append(time.perf_counter() - t0)
+    return {m: 1e3 * statistics.median(t) for m, t in times.items()}

@@ -12,14 +12,12 @@ with ``nox -s bench -- -k backbone``; the printed ratios are the result, nothing
 from __future__ import annotations
 
 import dataclasses
-import statistics
-import time
 from typing import Any
 
 import pytest
 import torch
 
-from benchmarks.batches import replay_batch
+from benchmarks.batches import interleaved_update_ms, replay_batch
 from svnr_rl.agents import Agent, MASACAgent, SVNRAgent
 from svnr_rl.config import AlgoConfig, preset
 from svnr_rl.envs.base import TaskSpec
@@ -58,16 +56,7 @@ def setting() -> tuple[dict[str, Agent], Batch, dict[str, float]]:
             CHEETAH, dataclasses.replace(_algo(), **changes), device=CPU, dtype=torch.float32
         )
     batch = replay_batch(CHEETAH, STATES)
-    times: dict[str, list[float]] = {m: [] for m in agents}
-    for _ in range(3):
-        for a in agents.values():
-            a.update(batch, 0.05)
-    for _ in range(ROUNDS):
-        for m, a in agents.items():
-            t0 = time.perf_counter()
-            a.update(batch, 0.05)
-            times[m].append(time.perf_counter() - t0)
-    med = {m: 1e3 * statistics.median(t) for m, t in times.items()}
+    med = interleaved_update_ms(agents, batch, 0.05, rounds=ROUNDS, warmup=3)
     print(f"\n[one update, HalfCheetah 2x3 sizes, {STATES} states per update, 1 thread]")
     for m, ms in med.items():
         print(f"  {m:20s} {ms:8.2f} ms   {ms / med['masac']:5.2f}x MASAC")

@@ -11,14 +11,12 @@ that all see the same machine load.  The printed table gives the median millisec
 from __future__ import annotations
 
 import dataclasses
-import statistics
-import time
 from typing import Any
 
 import pytest
 import torch
 
-from benchmarks.batches import replay_batch
+from benchmarks.batches import interleaved_update_ms, replay_batch
 from svnr_rl.agents import Agent, MADDPGAgent, SVNRAgent
 from svnr_rl.agents.masac import MASACAgent
 from svnr_rl.agents.masql import MASQLAgent
@@ -61,16 +59,7 @@ def setting() -> tuple[dict[str, Agent], Batch, dict[str, float]]:
     algo = preset("max-of-three").algo
     agents = {m: _agent(m, algo) for m in METHODS}
     batch = replay_batch(GAME, algo.batch_size)
-    times: dict[str, list[float]] = {m: [] for m in METHODS}
-    for _ in range(5):  # warm-up
-        for a in agents.values():
-            a.update(batch, 0.5)
-    for _ in range(ROUNDS):
-        for m, a in agents.items():
-            t0 = time.perf_counter()
-            a.update(batch, 0.5)
-            times[m].append(time.perf_counter() - t0)
-    med = {m: 1e3 * statistics.median(t) for m, t in times.items()}
+    med = interleaved_update_ms(agents, batch, 0.5, rounds=ROUNDS, warmup=5)
     print("\n[time per update, Max of Three preset, 1 thread; ratio to SVNR (paper Table 10)]")
     for m, ms in med.items():
         print(f"  {m:7s} {ms:7.2f} ms   {ms / med['svnr']:5.2f}x")
