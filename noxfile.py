@@ -99,7 +99,8 @@ def mutants(session: nox.Session) -> None:
 
     Runs on one core under the CI Hypothesis profile, then prints the score per module and the
     surviving mutants.  Results are cached in mutants/ (git-ignored): a second run only tests
-    mutants without a result; delete mutants/ for a fresh run.  ``nox -s mutants -- stein
+    mutants without a result; delete mutants/ for a fresh run (and after editing tests:
+    mutmut 3.8 keeps its first copy of tests/ in mutants/tests).  ``nox -s mutants -- stein
     schedules`` re-runs all mutants of the named modules and reports only those.
     """
     if not isinstance(session.virtualenv, nox.virtualenv.PassthroughEnv):
