@@ -13,7 +13,7 @@ from svnr_rl.envs.base import TaskSpec
 from svnr_rl.replay import Batch
 
 
-def replay_batch(spec: TaskSpec, b: int) -> Batch:
+def replay_batch(spec: TaskSpec, b: int, terminated: float = 0.0) -> Batch:
     """A replay batch with non-terminal transitions, so every method computes its V(s')."""
     g = torch.Generator().manual_seed(0)
     n, o, s, a = spec.n_agents, spec.obs_dim, spec.state_dim, spec.action_dim
@@ -24,7 +24,7 @@ def replay_batch(spec: TaskSpec, b: int) -> Batch:
         reward=torch.randn(b, generator=g),
         next_obs=torch.randn(b, n, o, generator=g),
         next_state=torch.randn(b, s, generator=g),
-        terminated=torch.zeros(b),
+        terminated=torch.full((b,), terminated),
     )
 
 

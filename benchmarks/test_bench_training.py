@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import torch
 
+from benchmarks.batches import replay_batch
 from svnr_rl.agents import Agent, make_agent
 from svnr_rl.config import AlgoConfig, apply_overrides, preset
 from svnr_rl.envs.base import TaskSpec
@@ -38,20 +39,6 @@ GAME = TaskSpec(
 CHEETAH = TaskSpec(
     name="halfcheetah-2x3", n_agents=2, obs_dim=12, state_dim=17, action_dim=3, episode_limit=1000
 )
-
-
-def _batch(spec: TaskSpec, b: int, terminated: float) -> Batch:
-    g = torch.Generator().manual_seed(0)
-    n, o, s, a = spec.n_agents, spec.obs_dim, spec.state_dim, spec.action_dim
-    return Batch(
-        obs=torch.randn(b, n, o, generator=g),
-        state=torch.randn(b, s, generator=g),
-        action=torch.rand(b, n, a, generator=g) * 2 - 1,
-        reward=torch.randn(b, generator=g),
-        next_obs=torch.randn(b, n, o, generator=g),
-        next_state=torch.randn(b, s, generator=g),
-        terminated=torch.full((b,), terminated),
-    )
 
 
 def _agents(spec: TaskSpec, algo: AlgoConfig) -> tuple[Agent, Agent]:
@@ -108,7 +95,7 @@ def test_update_ratio(case: str, benchmark: Any) -> None:
     spec, algo, terminated = CASES[case]
     torch.set_num_threads(1)
     svnr, maddpg = _agents(spec, algo)
-    batch = _batch(spec, algo.batch_size, terminated)
+    batch = replay_batch(spec, algo.batch_size, terminated)
     r = _ratio(svnr, maddpg, batch)
     print(
         f"\n[{case}] one update (1 thread): SVNR {r['svnr_ms']:.2f} ms, MADDPG-style "

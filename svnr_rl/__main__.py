@@ -37,12 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
-def _tasks() -> tuple[str, ...]:
-    from svnr_rl.config import TASKS
-
-    return TASKS
-
-
 def _build_parser() -> argparse.ArgumentParser:
     from svnr_rl.config import TASKS
 
@@ -228,7 +222,7 @@ def _file_data(path: str) -> dict[str, Any]:
 
 def _named_task(args: argparse.Namespace, data: dict[str, Any]) -> str:
     """The task: from --task, env.task of the file, or --set env.task; they must agree."""
-    from svnr_rl.config import ConfigError, _parse_value
+    from svnr_rl.config import TASKS, ConfigError, _parse_value
 
     named: dict[str, object] = {}
     if args.task is not None:
@@ -244,8 +238,8 @@ def _named_task(args: argparse.Namespace, data: dict[str, Any]) -> str:
         listed = ", ".join(f"{k} = {v!r}" for k, v in named.items())
         raise ConfigError(f"env.task: named differently in two places ({listed}); name it once")
     task = next(iter(named.values()), "max-of-three")
-    if not isinstance(task, str) or task not in _tasks():
-        raise ConfigError(f"env.task: must be one of {', '.join(_tasks())}; got {task!r}")
+    if not isinstance(task, str) or task not in TASKS:
+        raise ConfigError(f"env.task: must be one of {', '.join(TASKS)}; got {task!r}")
     return task
 
 

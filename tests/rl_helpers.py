@@ -24,6 +24,9 @@ TINY = [
     "train.record_every=1",
 ]
 
+#: the same settings as ``--set`` arguments of the command line
+TINY_SET = [a for item in TINY for a in ("--set", item)]
+
 
 def tiny_config(out: Path, *extra: str, task: str = "max-of-three") -> Config:
     """A seconds-long config of ``task`` writing run folders under ``out``."""

@@ -26,10 +26,7 @@ import pytest
 
 from svnr_rl.__main__ import main
 from svnr_rl.guided_start import main as guided_main
-from tests.rl_helpers import TINY
-
-#: the tiny training settings as command-line overrides
-TINY_SET = [a for item in TINY for a in ("--set", item)]
+from tests.rl_helpers import TINY_SET
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -19,9 +19,7 @@ from svnr_rl.config import ConfigError, apply_overrides, preset, resolve_run_len
 from svnr_rl.resources import check_memory, estimate_memory
 from svnr_rl.run_status import read_status, run_state, write_status
 from svnr_rl.train import _claim_run_dir
-from tests.rl_helpers import TINY
-
-TINY_SET = [a for item in TINY for a in ("--set", item)]
+from tests.rl_helpers import TINY_SET
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
