@@ -29,6 +29,7 @@ from svnr_rl.cli_style import (
     MAX_TEST_EPISODES,
     HelpFormatter,
     bounded_int,
+    deferred_interrupt,
 )
 
 if TYPE_CHECKING:
@@ -428,6 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from svnr_rl.config import ConfigError
         from svnr_rl.errors import CheckpointError
 
+        if args.command in ("train", "evaluate", "resume", "experiment"):
+            with deferred_interrupt():  # torch and friends: see deferred_interrupt
+                import svnr_rl.train  # noqa: F401
         try:
             return handlers[args.command](args)
         except (ConfigError, CheckpointError) as exc:

@@ -9,6 +9,10 @@ a bad value is a usage error naming the flag; result commands write under
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 __all__ = [
@@ -18,6 +22,7 @@ __all__ = [
     "MAX_TEST_EPISODES",
     "HelpFormatter",
     "bounded_int",
+    "deferred_interrupt",
 ]
 
 #: output folders of the result commands: outside docs/, so that a default run never
@@ -49,3 +54,26 @@ def bounded_int(lo: int, hi: int) -> Any:
         return v
 
     return parse
+
+
+@contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Hold Ctrl-C back while native extensions are imported, then raise it.
+
+    A ``KeyboardInterrupt`` raised inside the initialisation of a pybind11 module (torch,
+    mujoco) aborts the whole process with ``terminate called ...`` (SIGABRT) instead of
+    unwinding; a SIGINT that arrives in the block is remembered and raised as
+    ``KeyboardInterrupt`` once the block is done.  A no-op outside the main thread, where
+    signal handlers cannot be set.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt

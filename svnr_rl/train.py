@@ -127,10 +127,12 @@ def _dtype(name: str) -> torch.dtype:
 
 def make_env(cfg: Config, num_envs: int) -> BatchedEnv:
     """The batched environment of ``cfg.env`` (bad parameters become a ConfigError)."""
+    from svnr_rl.cli_style import deferred_interrupt
     from svnr_rl.envs.registry import make_batched
 
     try:
-        return make_batched(cfg.env.task, num_envs, **cfg.env.make_params())
+        with deferred_interrupt():  # may import mujoco (a pybind11 module) the first time
+            return make_batched(cfg.env.task, num_envs, **cfg.env.make_params())
     except ValueError as exc:
         raise ConfigError(f"env: {exc}") from None
 

@@ -12,6 +12,7 @@ import cost).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -533,3 +534,24 @@ def test_process_exit_status_and_ctrl_c(tmp_path: Path) -> None:
 def test_evaluate_prints_the_task(finished_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", str(finished_run), "--episodes", "4"]) == 0
     assert "run: task max-of-three (s2 = 1.5), method svnr, seed 0" in capsys.readouterr().out
+
+
+def test_ctrl_c_during_native_imports_is_raised_after_them() -> None:
+    """A SIGINT inside ``deferred_interrupt`` is held back (a KeyboardInterrupt inside a
+    pybind11 module's initialisation would abort the process) and raised when it ends."""
+    from svnr_rl.cli_style import deferred_interrupt
+
+    reached_end = False
+    try:
+        with deferred_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here; it must not raise
+            reached_end = True
+    except KeyboardInterrupt:
+        raised_after = True
+    else:
+        raised_after = False
+    assert reached_end
+    assert raised_after
+    with deferred_interrupt():
+        pass  # no signal: nothing raised
