@@ -4,8 +4,7 @@
   evaluate    decentralized test episodes of a run folder or checkpoint
   resume      continue an interrupted or killed run from its latest checkpoint
   status      where runs stand (running, stopped, interrupted, failed, completed)
-  experiment  the results tables and figures (long; resumable)
-  table       the paper's Table 2 with every method (long; resumable; see `table --help`)
+  study       run, tune or report a study file: tables, tuning, figures (long; resumable)
   anchor      stable-baselines3's SAC beside this backbone on one task (see `anchor --help`)
 
 Invalid input prints one `error: ...` line naming the problem and exits with status 2, before
@@ -23,12 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from svnr_rl.cli_style import (
-    DEFAULT_RESULTS,
-    DEVICES,
-    MAX_SEED,
-    MAX_TEST_EPISODES,
-    HelpFormatter,
-    bounded_int,
     deferred_interrupt,
 )
 
@@ -39,180 +32,9 @@ __all__ = ["main"]
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from svnr_rl.config import TASKS
+    from svnr_rl.cli_parser import build_parser
 
-    p = argparse.ArgumentParser(
-        prog="python -m svnr_rl", description=__doc__, formatter_class=HelpFormatter
-    )
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def command(name: str, help_: str, description: str) -> argparse.ArgumentParser:
-        import textwrap
-
-        return sub.add_parser(
-            name,
-            help=help_,
-            description=textwrap.fill(description, 88),
-            formatter_class=HelpFormatter,
-        )
-
-    t = command(
-        "train",
-        "train a new run (default: SVNR on Max of Three, s2 = 1.5)",
-        "Train a new run: the task's preset, then --config FILE, then every --set.  The task "
-        "may be named by --task, by env.task in the file or by --set env.task=...; where more "
-        "than one names it they must agree, and the preset is the named task's.",
-    )
-    t.add_argument(
-        "--task",
-        default=None,
-        choices=TASKS,
-        metavar="TASK",
-        help=f"the task and its preset, one of: {', '.join(TASKS)} "
-        "(default: env.task of --config, else max-of-three)",
-    )
-    t.add_argument(
-        "--s2", type=float, default=None, help="Max of Three basin width (paper: 3.0, 2.0, 1.5)"
-    )
-    t.add_argument("--config", default=None, metavar="FILE", help="config file (.json or .toml)")
-    t.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SEC.KEY=VALUE",
-        help="override a config field (repeatable), e.g. --set algo.num_particles=16",
-    )
-    t.add_argument(
-        "--seed",
-        type=bounded_int(0, MAX_SEED),
-        default=None,
-        help="training seed (train.seed; default: the preset's, 0)",
-    )
-    t.add_argument("--device", default=None, choices=DEVICES, help="train.device (default: cpu)")
-    t.add_argument(
-        "--steps",
-        type=bounded_int(1, 10**10),
-        default=None,
-        help="total environment steps (train.total_env_steps; rounded up to whole evaluation "
-        "intervals, with a note; default: the preset's)",
-    )
-    t.add_argument(
-        "--out", default=None, metavar="DIR", help="folder of run folders (default: runs)"
-    )
-    t.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="show a progress bar",
-    )
-
-    e = command(
-        "evaluate",
-        "decentralized test episodes of a run or checkpoint",
-        "Decentralized test episodes (each agent acts alone on its own observation, App. J) of "
-        "a run folder's checkpoint or of a checkpoint file; prints the task, method and seed.",
-    )
-    e.add_argument("target", help="run folder or checkpoint file (.pt)")
-    e.add_argument(
-        "--which",
-        choices=("latest", "best"),
-        default="latest",
-        help="which checkpoint of a run folder: the last one or the one with the best test return",
-    )
-    e.add_argument(
-        "--episodes",
-        type=bounded_int(1, MAX_TEST_EPISODES),
-        default=100,
-        help="number of test episodes",
-    )
-    e.add_argument(
-        "--seed",
-        type=bounded_int(0, MAX_SEED),
-        default=12345,
-        help="seed of the test episodes and of the agents' common noise",
-    )
-    e.add_argument(
-        "--device", default=None, choices=DEVICES, help="device (default: the run's train.device)"
-    )
-
-    r = command(
-        "resume",
-        "continue an interrupted or killed run",
-        "Continue a run from its latest checkpoint; the finish is bit-identical to an "
-        "uninterrupted run.  A run that has already trained to its length is left untouched "
-        "(pass --steps to extend it).",
-    )
-    r.add_argument("run", help="run folder")
-    r.add_argument(
-        "--steps",
-        type=bounded_int(1, 10**10),
-        default=None,
-        help="new total environment steps (default: the run's)",
-    )
-    r.add_argument(
-        "--device", default=None, choices=DEVICES, help="device (default: the run's train.device)"
-    )
-    r.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="show a progress bar (default: as the run was started)",
-    )
-
-    s = command(
-        "status",
-        "where runs stand",
-        "State of run folders: running, stopped (its process is gone, e.g. kill -9), "
-        "interrupted, failed or completed, with environment steps and the last test return.",
-    )
-    s.add_argument("runs", nargs="+", metavar="RUN", help="run folder(s)")
-
-    from svnr_rl.experiment import EXPERIMENTS
-
-    names = [x.name for x in EXPERIMENTS]
-    defaults = [x.name for x in EXPERIMENTS if x.default]
-    x = command(
-        "experiment",
-        "produce the results tables and figures (long)",
-        "Train (or reuse, or resume) the runs of the named experiments and write results.md "
-        "and its figures.  Finished runs are reused; interrupted ones resume.",
-    )
-    x.add_argument(
-        "--out",
-        default=DEFAULT_RESULTS,
-        metavar="DIR",
-        help="where results.md and the figures go (the committed ones are in docs/results)",
-    )
-    x.add_argument(
-        "--runs", default="runs/experiment", metavar="DIR", help="where the run folders go"
-    )
-    x.add_argument(
-        "--seeds", type=bounded_int(1, 1000), default=5, help="seeds 0..S-1 of each experiment"
-    )
-    x.add_argument(
-        "--only",
-        action="append",
-        default=[],
-        choices=names,
-        metavar="NAME",
-        help=f"experiment to run (repeatable); one of: {', '.join(names)} "
-        f"(default: {', '.join(defaults)})",
-    )
-    x.add_argument("--device", default="cpu", choices=DEVICES, help="training device")
-    x.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="show a progress bar per run",
-    )
-
-    # Table 2 has its own parser (svnr_rl/table.py); `main` hands everything after `table` to it.
-    sub.add_parser("table", help="Table 2: methods x tasks x seeds (see `table --help`)")
-    sub.add_parser(
-        "anchor", help="stable-baselines3 SAC beside this backbone (see `anchor --help`)"
-    )
-    return p
+    return build_parser(__doc__ or "")
 
 
 def _file_data(path: str) -> dict[str, Any]:
@@ -389,28 +211,18 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_experiment(args: argparse.Namespace) -> int:
-    from svnr_rl.experiment import run_experiments
+def _cmd_study(args: argparse.Namespace) -> int:
+    import shlex
 
-    run_experiments(
-        Path(args.out),
-        Path(args.runs),
-        seeds=args.seeds,
-        only=args.only,
-        device=args.device,
-        progress=args.progress,
-    )
-    return 0
+    from svnr_rl.study.cli import run_command
+
+    return run_command(args, " ".join(["python -m svnr_rl", *map(shlex.quote, args.argv)]))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for invalid input, 130 when interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv[:1] == ["table"]:
-            from svnr_rl.table import main as table_main
-
-            return table_main(argv[1:], prog="python -m svnr_rl table")
         if argv[:1] == ["anchor"]:
             from svnr_rl.anchor import main as anchor_main
 
@@ -419,17 +231,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = _build_parser().parse_args(argv)
         except SystemExit as exc:  # --help (0), or a usage error argparse has printed (2)
             return exc.code if isinstance(exc.code, int) else 2
+        args.argv = argv
         handlers = {
             "train": _cmd_train,
             "evaluate": _cmd_evaluate,
             "resume": _cmd_resume,
             "status": _cmd_status,
-            "experiment": _cmd_experiment,
+            "study": _cmd_study,
         }
         from svnr_rl.config import ConfigError
         from svnr_rl.errors import CheckpointError
 
-        if args.command in ("train", "evaluate", "resume", "experiment"):
+        if args.command in ("train", "evaluate", "resume"):
             with deferred_interrupt():  # torch and friends: see deferred_interrupt
                 import svnr_rl.train  # noqa: F401
         try:

@@ -28,6 +28,7 @@ import csv
 import json
 import math
 import shlex
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -36,7 +37,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from svnr_rl.config import Config, ConfigError, apply_overrides, preset, resolve_run_length
+from svnr_rl.config import METHODS, Config, ConfigError, apply_overrides, preset, resolve_run_length
+from svnr_rl.run_folder import config_differences, load_run_config
 from svnr_rl.run_status import is_completed
 
 __all__ = ["ANCHOR_TASKS", "AnchorRun", "main", "sb3_settings", "update_ratio"]
@@ -135,7 +137,7 @@ def run_sb3(task: str, cfg: Config, run_dir: Path) -> AnchorRun:
                 f"{run_dir} holds an SB3 run of other settings or budget; use another --runs "
                 "folder (or delete it) to run this one"
             )
-        return _read_sb3(run_dir)
+        return _read_run(run_dir, SB3, cfg.train.seed)
     try:
         from stable_baselines3 import SAC
         from stable_baselines3.common.callbacks import BaseCallback
@@ -184,7 +186,7 @@ def run_sb3(task: str, cfg: Config, run_dir: Path) -> AnchorRun:
     summary.write_text(json.dumps(info, indent=2) + "\n")
     env.close()
     eval_env.close()
-    return _read_sb3(run_dir)
+    return _read_run(run_dir, SB3, seed)
 
 
 def _read_curve(path: Path) -> tuple[list[int], list[float]]:
@@ -193,15 +195,16 @@ def _read_curve(path: Path) -> tuple[list[int], list[float]]:
     return [int(float(r["env_steps"])) for r in rows], [float(r["eval_return_mean"]) for r in rows]
 
 
-def _read_sb3(run_dir: Path) -> AnchorRun:
+def _read_run(run_dir: Path, method: str, seed: int) -> AnchorRun:
+    """A finished run's test-return curve (``metrics.csv``) and cost (``summary.json``)."""
     info = json.loads((run_dir / "summary.json").read_text())
     steps, returns = _read_curve(run_dir / "metrics.csv")
-    return AnchorRun(SB3, int(info["seed"]), steps, returns, info["wall_time_s"], info["updates"])
+    return AnchorRun(method, seed, steps, returns, info["wall_time_s"], info["updates"])
 
 
 def run_ours(method: str, cfg: Config, run_dir: Path) -> AnchorRun:
     """Train (or reuse, or resume) one run of this backbone."""
-    from svnr_rl.train import config_differences, load_run_config, resume, train
+    from svnr_rl.train import resume, train
 
     if (run_dir / "config.json").is_file():
         stored = resolve_run_length(load_run_config(run_dir))[0]
@@ -216,13 +219,9 @@ def run_ours(method: str, cfg: Config, run_dir: Path) -> AnchorRun:
             resume(run_dir)
         else:
             if run_dir.exists():  # made but never configured (killed at once): start over
-                import shutil
-
                 shutil.rmtree(run_dir)
             train(cfg)
-    info = json.loads((run_dir / "summary.json").read_text())
-    steps, returns = _read_curve(run_dir / "metrics.csv")
-    return AnchorRun(method, cfg.train.seed, steps, returns, info["wall_time_s"], info["updates"])
+    return _read_run(run_dir, method, cfg.train.seed)
 
 
 def _stats(xs: Sequence[float]) -> str:
@@ -318,7 +317,6 @@ def _plot(path: Path, task: str, runs: dict[str, list[AnchorRun]]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from svnr_rl.cli_style import DEFAULT_RESULTS, HelpFormatter, bounded_int
-    from svnr_rl.config import METHODS
 
     p = argparse.ArgumentParser(
         prog="python -m svnr_rl anchor",
@@ -366,8 +364,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     command = shlex.join(["python", "-m", "svnr_rl", "anchor", *words])
     try:
-        from svnr_rl.config import METHODS
-
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
         bad = [m for m in methods if m not in METHODS]
         if bad or not methods:

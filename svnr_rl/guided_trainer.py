@@ -1,20 +1,33 @@
-"""The trainer of the guided-start diagnostic (:mod:`svnr_rl.guided_start`).
+"""A guided start for Particle Gather: is the failure only a failure of exploration?
 
-Apart from the command so that the command's ``--help`` does not import torch.
+For the first ``guided_env_steps`` environment steps the behaviour policy is the
+uncoordinated heuristic :func:`svnr_rl.gather_diagnostics.steer_actions` (every agent steers
+its particle straight to the landmark, ``a = clip(-2 p - v, -1, 1)``; about 11% of these
+episodes end with a joint arrival, +5, the rest with a lone one, -2), then the method's own
+policy acts.  Everything else is the method's preset: the same critic, replay, updates
+(which start as soon as the buffer allows, on the guided data too), alpha schedule, budget
+and decentralized evaluation.  Both kinds of arrival are in the data, so what remains is the
+paper's question: does the method learn to arrive together (+5) rather than keep away (0)?
+
+A diagnostic, not the paper's protocol (the paper's agents explore on their own).  A study
+task asks for it with ``guided_env_steps`` (``studies/guided_start.toml``); the guidance is
+recorded in the run folder's ``trial.json`` and a resumed run is guided again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from svnr_rl.config import Config, ConfigError
-from svnr_rl.experiment import steer_actions
-from svnr_rl.guided_start import TASK
+from svnr_rl.gather_diagnostics import steer_actions
 from svnr_rl.train import Trainer
 
-__all__ = ["GuidedStartTrainer"]
+__all__ = ["GUIDED_TASK", "GuidedStartTrainer", "guided_factory"]
+
+GUIDED_TASK = "particle-gather"
 
 
 class GuidedStartTrainer(Trainer):
@@ -22,10 +35,10 @@ class GuidedStartTrainer(Trainer):
     ``guided_env_steps`` environment steps (then the agent acts, as in :class:`Trainer`)."""
 
     def __init__(self, cfg: Config, run_dir: Path, guided_env_steps: int) -> None:
-        if cfg.env.task != TASK:
-            raise ConfigError(f"env.task: a guided start is defined for {TASK!r} only")
+        if cfg.env.task != GUIDED_TASK:
+            raise ConfigError(f"env.task: a guided start is defined for {GUIDED_TASK!r} only")
         if guided_env_steps < 0:
-            raise ConfigError(f"--guided-steps must be >= 0; got {guided_env_steps}")
+            raise ConfigError(f"guided_env_steps must be >= 0; got {guided_env_steps}")
         super().__init__(cfg, run_dir)
         self.guided_env_steps = guided_env_steps
 
@@ -35,3 +48,12 @@ class GuidedStartTrainer(Trainer):
         # every agent observes the global state; agent 0's copy is the state
         state = obs[:, 0, :].double().cpu().numpy()
         return torch.as_tensor(steer_actions(state), dtype=self.dtype, device=self.device)
+
+
+def guided_factory(guided_env_steps: int) -> Callable[[Config, Path], Trainer]:
+    """The ``trainer_factory`` of :func:`svnr_rl.train.train` / ``resume`` for a guided run."""
+
+    def make(cfg: Config, run_dir: Path) -> Trainer:
+        return GuidedStartTrainer(cfg, run_dir, guided_env_steps)
+
+    return make

@@ -10,23 +10,27 @@ joint action lies within :data:`NEAR_RADIUS` of it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 
 from svnr_core.soft_bellman import boltzmann
+from svnr_rl import seed_streams
+from svnr_rl.agents import Agent
+from svnr_rl.config import DIFFERENTIAL_TASKS, Config
+from svnr_rl.envs.base import BatchedEnv, TaskSpec
 from svnr_rl.evaluate import decentralize
 from svnr_rl.noise import derive_seed
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from svnr_rl.train import Trainer
-
 __all__ = [
     "NEAR_RADIUS",
+    "TrainedRun",
     "boltzmann_mass_near_optima",
     "converged_samples",
     "game_optima",
@@ -45,10 +49,26 @@ NEAR_RADIUS = 2.0
 N_CONVERGED = 1000
 
 
-def converged_samples(trainer: Trainer, n: int = N_CONVERGED) -> NDArray[np.float64]:
+class TrainedRun(Protocol):
+    """What the figures read of a run (a :class:`svnr_rl.loop.Trainer`); a protocol rather than
+    the class so that the training side can import this module, not the other way round."""
+
+    cfg: Config
+    run_dir: Path
+    spec: TaskSpec
+    agent: Agent
+    eval_env: BatchedEnv
+    dtype: torch.dtype
+    device: torch.device
+    metrics: list[dict[str, float]]
+    record: list[list[float]]
+
+
+def converged_samples(trainer: TrainedRun, n: int = N_CONVERGED) -> NDArray[np.float64]:
     """``n`` joint actions (native units, ``[n, N]``) of the trained samplers at the initial state,
     drawn by decentralized execution with a common seed."""
-    agents = decentralize(trainer.agent, derive_seed(trainer.cfg.train.seed, 7))
+    seed = derive_seed(trainer.cfg.train.seed, seed_streams.CONVERGED_SAMPLES)
+    agents = decentralize(trainer.agent, seed)
     step = trainer.eval_env.reset(0)
     obs0 = torch.as_tensor(step.obs[:1], dtype=trainer.dtype, device=trainer.device)
     obs = obs0.expand(n, *obs0.shape[1:])
@@ -238,10 +258,8 @@ def game_optima(task: str, s2: float) -> list[list[float]]:
     return [[float(x) for x in action] for action, _ in game.optima]
 
 
-def write_plots(trainer: Trainer) -> dict[str, Any]:
+def write_plots(trainer: TrainedRun) -> dict[str, Any]:
     """Write the run's figures under ``plots/``; returns extra summary entries."""
-    from svnr_rl.train import DIFFERENTIAL_TASKS
-
     out_dir = trainer.run_dir / "plots"
     out_dir.mkdir(exist_ok=True)
     cfg = trainer.cfg

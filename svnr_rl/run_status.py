@@ -1,6 +1,6 @@
 """The state a run folder's ``status.json`` records, written and read in one place.
 
-The training loop (:class:`svnr_rl.train.Trainer`) writes ``status.json`` atomically when a run
+The training loop (:class:`svnr_rl.loop.Trainer`) writes ``status.json`` atomically when a run
 starts, after every segment (a heartbeat with the environment steps so far) and when it ends:
 ``running``, ``interrupted``, ``failed`` or ``completed``, with the process id and host name of
 the writer.  A process killed with ``kill -9`` cannot write its own end, so readers check the

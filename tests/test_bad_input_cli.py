@@ -26,7 +26,6 @@ from pathlib import Path
 import pytest
 
 from svnr_rl.__main__ import main
-from svnr_rl.guided_start import main as guided_main
 from tests.rl_helpers import TINY_SET
 
 
@@ -395,29 +394,17 @@ def test_resume_refuses_bad_input(
 
 
 # ----------------------------------------------------------------------------------- status,
-# experiment, table, guided start
+# study
 
 OTHER_CASES: list[tuple[str, list[str], str]] = [
     ("status-not-a-run", ["status", "."], "is not a run folder"),
     ("status-no-argument", ["status"], "the following arguments are required: RUN"),
-    (
-        "experiment-only-unknown",
-        ["experiment", "--only", "max-of-four"],
-        "invalid choice: 'max-of-four'",
-    ),
-    ("experiment-seeds-0", ["experiment", "--seeds", "0"], "--seeds: must be in 1.."),
-    ("experiment-device", ["experiment", "--device", "tpu"], "invalid choice: 'tpu'"),
-    ("table-method-unknown", ["table", "--methods", "svnr,mmq"], "--methods: unknown entry 'mmq'"),
-    ("table-task-unknown", ["table", "--tasks", "max-of-four"], "--tasks: unknown entry"),
-    ("table-seeds-0", ["table", "--seeds", "0"], "--seeds: must be in 1..1,000; got 0"),
-    ("table-workers-0", ["table", "--workers", "0"], "--workers: must be in 1..256"),
-    ("table-train-episodes-0", ["table", "--train-episodes", "0"], "--train-episodes"),
-    ("table-old-episodes-flag", ["table", "--episodes", "5"], "unrecognized arguments"),
-    (
-        "table-bad-override",
-        ["table", "--methods", "svnr", "--set", "algo.policy_lr=-1"],
-        "algo.policy_lr",
-    ),
+    ("study-no-file", ["study", "run"], "the following arguments are required: FILE"),
+    ("study-action-unknown", ["study", "walk", "s.toml"], "invalid choice: 'walk'"),
+    ("study-missing-file", ["study", "run", "nope.toml"], "study file 'nope.toml': cannot be read"),
+    ("study-not-toml", ["study", "run", "nope.json"], "study file 'nope.json': must end in .toml"),
+    ("study-workers-0", ["study", "run", "s.toml", "--workers", "0"], "--workers: must be in 1.."),
+    ("study-device", ["study", "run", "s.toml", "--device", "tpu"], "invalid choice: 'tpu'"),
     ("no-command", [], "the following arguments are required: COMMAND"),
     ("unknown-command", ["trian"], "invalid choice: 'trian'"),
 ]
@@ -439,31 +426,6 @@ def test_other_commands_refuse_bad_input(
     assert list(tmp_path.iterdir()) == [], "nothing is written"
 
 
-GUIDED_CASES: list[tuple[str, list[str], str]] = [
-    ("seeds-0", ["--seeds", "0"], "--seeds: must be in 1..1,000; got 0"),
-    ("methods-empty", ["--methods", ","], "--methods: name at least one method"),
-    ("guided-steps-negative", ["--guided-steps", "-5"], "--guided-steps: must be in 0.."),
-    ("set-without-tag", ["--set", "algo.gamma=0.9"], "--tag"),
-]
-
-
-@pytest.mark.parametrize(
-    ("argv", "expected"), [pytest.param(a, e, id=i) for i, a, e in GUIDED_CASES]
-)
-def test_guided_start_refuses_bad_input(
-    argv: list[str],
-    expected: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    code = guided_main(argv)
-    err = capsys.readouterr().err
-    _assert_refused(code, err, expected)
-    assert list(tmp_path.iterdir()) == [], "nothing is written"
-
-
 # ----------------------------------------------------------------------------------- processes
 
 
@@ -479,12 +441,9 @@ def test_help_and_usage_errors_do_not_import_torch() -> None:
         "import sys\n"
         "from svnr_rl.__main__ import main\n"
         "for argv in (['--help'], ['train', '--help'], ['evaluate', '--help'], "
-        "['resume', '--help'], ['experiment', '--help'], ['table', '--help'], "
-        "['train', '--steps', '0'], ['table', '--seeds', '0']):\n"
+        "['resume', '--help'], ['study', '--help'], ['study', 'run', 'x.toml'], "
+        "['train', '--steps', '0'], ['study', 'run', 'x.toml', '--workers', '0']):\n"
         "    main(argv)\n"
-        "from svnr_rl.guided_start import main as guided\n"
-        "guided(['--seeds', '0'])\n"
-        "guided(['--help'])\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     proc = _python("-c", code)
@@ -497,8 +456,6 @@ def test_every_option_has_help_and_shows_its_default() -> None:
     parser = _build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     for name, p in sub.choices.items():  # type: ignore[attr-defined]
-        if name == "table":
-            continue
         for action in p._actions:
             assert action.help, f"{name} {action.option_strings or action.dest} has no help"
     text = sub.choices["evaluate"].format_help()  # type: ignore[attr-defined]

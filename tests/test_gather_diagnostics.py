@@ -1,4 +1,4 @@
-"""Particle Gather diagnostics of the experiment report (``svnr_rl.experiment``)."""
+"""Particle Gather diagnostics (``svnr_rl.gather_diagnostics``), used by study reports."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from svnr_rl.checkpoint import load_checkpoint, save_checkpoint
-from svnr_rl.experiment import (
+from svnr_rl.gather_diagnostics import (
     gather_diagnostics,
     random_policy_outcomes,
     steer_to_landmark_outcomes,

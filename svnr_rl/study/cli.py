@@ -1,0 +1,136 @@
+"""``python -m svnr_rl study run|tune|report FILE``: run a study file on Ray, tune it with
+Optuna's TPE, or rewrite its report from its run folders.
+
+Runs go to ``--runs`` (default ``runs/studies/NAME``), the report to ``--out`` (default
+``results/studies/NAME``, never ``docs/``: committing results is an explicit step).  A
+rerun reuses finished trials and resumes interrupted ones, so the same command continues an
+interrupted study.  Exit status: 0 done, 1 a trial failed (recorded, the others ran), 2
+invalid input (nothing ran), 130 interrupted (finished trials and checkpoints are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from svnr_rl.cli_style import DEFAULT_RESULTS, DEVICES, HelpFormatter, bounded_int
+
+__all__ = ["add_arguments", "main"]
+
+_PROG = "python -m svnr_rl study"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``study`` command's arguments (shared by ``python -m svnr_rl study``)."""
+    p.add_argument(
+        "action",
+        choices=("run", "tune", "report"),
+        help="run: train the grid; tune: TPE per task x method, then the best on the "
+        "evaluation seeds; report: rewrite the report from the run folders",
+    )
+    p.add_argument("file", metavar="FILE", help="study file (TOML), e.g. studies/table2.toml")
+    p.add_argument("--runs", metavar="DIR", help="run folders (default: runs/studies/NAME)")
+    p.add_argument(
+        "--out", metavar="DIR", help=f"report folder (default: {DEFAULT_RESULTS}/studies/NAME)"
+    )
+    p.add_argument(
+        "--workers",
+        type=bounded_int(1, 4096),
+        default=2,
+        help="trials at once (local Ray: one CPU each)",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="join an existing Ray cluster (e.g. auto, or ray://HOST:10001) instead of "
+        "starting a local one",
+    )
+    p.add_argument("--device", default="cpu", choices=DEVICES, help="training device")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=_PROG, description=__doc__, formatter_class=HelpFormatter)
+    add_arguments(p)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(args_list)
+    except SystemExit as exc:  # --help, or a usage error argparse has printed
+        return exc.code if isinstance(exc.code, int) else 2
+    return run_command(args, " ".join([_PROG, *(shlex.quote(a) for a in args_list)]))
+
+
+def run_command(args: argparse.Namespace, command: str) -> int:
+    """Execute parsed ``study`` arguments; ``command`` is recorded in the report."""
+    from svnr_rl.config import ConfigError
+    from svnr_rl.study.engine import EngineError, Progress, run_all
+    from svnr_rl.study.report import log_command, write_report
+    from svnr_rl.study.spec import load_study
+    from svnr_rl.study.trials import grid_trials, validate
+
+    t0 = time.perf_counter()
+    try:
+        spec = load_study(args.file)
+        runs = Path(args.runs or f"runs/studies/{spec.name}")
+        out = Path(args.out or f"{DEFAULT_RESULTS}/studies/{spec.name}")
+        if args.action == "tune" and spec.tune is None:
+            raise ConfigError(f"{args.file}: has no [tune] table; use `study run`")
+        if args.action == "run" and spec.tune is not None:
+            raise ConfigError(
+                f"{args.file}: tunes its methods ([tune]); use `study tune` (the grid's "
+                "configurations come from the tuning)"
+            )
+        trials = grid_trials(spec, runs, args.device)
+        if args.action == "run":
+            for t in trials:  # every config and folder is checked before anything trains
+                validate(t)
+        if args.action == "tune":
+            from svnr_rl.study.tuning import check_space
+
+            check_space(spec, runs)
+        outcomes = []
+        if args.action != "report":
+            total = len(trials)
+            if spec.tune is not None:
+                total += (
+                    len(spec.tasks)
+                    * len(spec.methods)
+                    * spec.tune.trials
+                    * len(spec.tune.tuning_seeds)
+                )
+            progress = Progress(total=total, metric=spec.metric)
+            print(f"study {spec.name}: {total} runs under {runs}", flush=True)
+            if args.action == "run":
+                outcomes = run_all(trials, args.workers, args.address, progress)
+            else:
+                from svnr_rl.study.tuning import tune_study
+
+                outcomes = tune_study(spec, runs, args.workers, args.address, progress, args.device)
+            counts = [
+                (a, sum(o.action == a for o in outcomes))
+                for a in ("trained", "resumed", "reused", "failed")
+            ]
+            log_command(runs, command, time.perf_counter() - t0, counts)
+        path = write_report(spec, runs, out)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; finished runs are kept. Continue with: {command}", file=sys.stderr)
+        return 130
+    except EngineError as exc:
+        print(f"error: {exc}. Continue with: {command}", file=sys.stderr)
+        return 1
+    print(f"report: {path} ({time.perf_counter() - t0:.0f} s)")
+    return 1 if any(o.action == "failed" for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

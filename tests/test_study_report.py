@@ -1,0 +1,78 @@
+"""Study reports from run folders alone (``svnr_rl.study.report``), on stored summaries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from svnr_rl.study.report import write_report
+from svnr_rl.study.spec import parse_study
+from svnr_rl.study.trials import grid_trials
+
+
+def _spec() -> Any:
+    return parse_study(
+        {
+            "study": {"name": "r", "seeds": [0, 1]},
+            "task": [
+                {"key": "mot", "preset": "max-of-three", "s2": 1.5, "title": "MoT"},
+                {"key": "hc", "preset": "mamujoco-halfcheetah-2x3", "title": "HC"},
+            ],
+            "method": [{"key": "svnr", "method": "svnr", "paper": {"mot": [9.71, 0.2]}}],
+            "report": {"sections": ["table", "runs", "per_seed"], "notes": "Closing words."},
+        },
+        "studies/r.toml",
+    )
+
+
+def _finished(run_dir: Path, **summary: Any) -> None:
+    run_dir.mkdir(parents=True)
+    (run_dir / "status.json").write_text(json.dumps({"state": "completed"}))
+    base = {"final_test_return_mean": 1.0, "env_steps": 1000, "wall_time_s": 4.0}
+    (run_dir / "summary.json").write_text(json.dumps({**base, **summary}))
+
+
+def test_report_gives_speed_device_steps_to_target_and_the_paper(tmp_path: Path) -> None:
+    spec = _spec()
+    runs = tmp_path / "runs"
+    mot0, mot1, hc0, hc1 = (Path(t.run_dir) for t in grid_trials(spec, runs))
+    _finished(mot0, final_test_return_mean=9.0, target_return=9.5, steps_to_target=18000)
+    _finished(mot1, final_test_return_mean=10.0, target_return=9.5, steps_to_target=None)
+    _finished(
+        hc0,
+        final_test_return_mean=150.0,
+        env_steps=100_000,
+        wall_time_s=400.0,
+        device="cuda",
+        target_return=None,
+    )
+    hc1.mkdir(parents=True)  # unfinished: not reported
+    (runs / "commands.log").write_text("2026\t1 s\ttrained=3\tpython -m svnr_rl study run x\n")
+    out = tmp_path / "out"
+    md = write_report(spec, runs, out).read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    assert "| svnr | 9.50 ± 0.50 | 9.71 ± 0.20 | 150.00 ± 0.00 (1/2 seeds) | — |" in rows
+    assert any(
+        "| MoT | svnr | 9.71 ± 0.20 | 2 | 9.50 ± 0.50 | 9.00, 10.00 | 18000, never "
+        "| 4 | 250 | cpu |" in r
+        for r in rows
+    )
+    assert any(
+        "| HC | svnr | — | 1 | 150.00 ± 0.00 | 150.00 | n/a | 400 | 250 | cuda |" in r for r in rows
+    )
+    assert "python -m svnr_rl study run x" in md
+    assert "Study file: `studies/r.toml`" in md
+    assert md.rstrip().endswith("Closing words.")
+    res = json.loads((out / "results.json").read_text())
+    assert res["tasks"]["mot"]["svnr"]["mean"] == pytest.approx(9.5)
+    assert res["tasks"]["hc"]["svnr"]["seeds"] == [0]
+    assert res["study"] == "studies/r.toml"
+
+
+def test_an_empty_runs_folder_gives_a_report_of_nothing_run(tmp_path: Path) -> None:
+    md = write_report(_spec(), tmp_path / "runs", tmp_path / "out").read_text()
+    assert "| svnr | not run | 9.71 ± 0.20 | not run | — |" in md
+    assert "(no command logged)" in md

@@ -1,0 +1,243 @@
+"""Studies on Ray's local mode: run, reuse, report, failures, TPE tuning, kill -9 and resume.
+
+One local Ray instance (2 CPUs) serves the in-process tests of this module (the engine leaves
+a Ray it did not start running); the kill test starts its own, in a child process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from svnr_rl.__main__ import main
+from svnr_rl.config import config_to_dict
+from svnr_rl.study.spec import load_study
+from svnr_rl.study.trials import FAILURE_JSON, grid_trials
+from tests.study_helpers import grid_study, tune_study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ray_local() -> Iterator[None]:
+    import ray
+
+    from svnr_rl.study.engine import _ray_init
+
+    owned = _ray_init(2, None)
+    yield
+    if owned:
+        ray.shutdown()
+
+
+def _study(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["study", *argv])
+    return code, capsys.readouterr().out
+
+
+def _summary(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / "summary.json").read_text())
+    return data
+
+
+def test_a_study_runs_reports_and_never_trains_a_finished_trial_twice(
+    ray_local: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = grid_study(tmp_path / "s.toml")
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    argv = ["run", str(f), "--runs", str(runs), "--out", str(out), "--workers", "2"]
+    code, log = _study(argv, capsys)
+    assert code == 0
+    assert log.count("trained in") == 4
+    assert "[4/4 done, 0 running, 0 failed]" in log
+    md = (out / "report.md").read_text()
+    assert f"Study file: `{f}`" in md
+    assert f"python -m svnr_rl study run {f} --runs {runs}" in md
+    assert "| SVNR | " in md
+    assert "9.71 ± 0.20" in md
+    res = json.loads((out / "results.json").read_text())
+    for method in ("svnr", "masql"):
+        cell = res["tasks"]["max-of-three-1.5"][method]
+        values = [
+            _summary(runs / "max-of-three-1.5" / method / f"seed{s}")["final_test_return_mean"]
+            for s in (0, 1)
+        ]
+        assert cell["final_test_return_mean"] == values
+        assert cell["seeds"] == [0, 1]
+    assert {"learning_curves.png", "joint_actions_max-of-three-1.5.png"} <= {
+        p.name for p in out.iterdir()
+    }
+    # the same command again: everything is reused, nothing trains, Ray is not even started
+    mtimes = {p: p.stat().st_mtime_ns for p in runs.rglob("summary.json")}
+    code, log = _study(argv, capsys)
+    assert code == 0
+    assert log.count("reused") == 4
+    assert "trained" not in log
+    assert "Ray" not in log
+    assert {p: p.stat().st_mtime_ns for p in runs.rglob("summary.json")} == mtimes
+    lines = (runs / "commands.log").read_text().splitlines()
+    assert "trained=4" in lines[0]
+    assert "reused=4" in lines[1]
+    # `report` rewrites the report from the run folders alone
+    (out / "report.md").unlink()
+    assert _study(["report", str(f), "--runs", str(runs), "--out", str(out)], capsys)[0] == 0
+    assert (out / "report.md").read_text().count("9.71 ± 0.20") == md.count("9.71 ± 0.20")
+
+
+def test_a_failed_trial_is_recorded_and_the_others_run(
+    ray_local: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = grid_study(tmp_path / "s.toml", methods=("masql",))
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    spec = load_study(f)
+    broken = grid_trials(spec, runs)[0]
+    rd = Path(broken.run_dir)
+    (rd / "checkpoints").mkdir(parents=True)
+    (rd / "config.json").write_text(json.dumps(config_to_dict(broken.config())))
+    (rd / "checkpoints" / "latest.pt").write_bytes(b"not a checkpoint")
+    code, log = _study(["run", str(f), "--runs", str(runs), "--out", str(out)], capsys)
+    assert code == 1
+    assert "1 failed]" in log
+    error = json.loads((rd / FAILURE_JSON).read_text())["error"]
+    assert error.startswith("CheckpointError")
+    assert (runs / "max-of-three-1.5" / "masql" / "seed1" / "summary.json").is_file()
+    md = (out / "report.md").read_text()
+    assert "## Failed runs" in md
+    assert "max-of-three-1.5 masql seed 0: CheckpointError" in md
+    assert "(1/2 seeds)" in md
+    res = json.loads((out / "results.json").read_text())
+    assert res["tasks"]["max-of-three-1.5"]["masql"]["failed"][0]["seed"] == 0
+
+
+def _journal_trials(runs: Path) -> list[tuple[int, str, dict[str, Any], float | None]]:
+    import optuna
+
+    from svnr_rl.study.tuning import JOURNAL, _storage
+
+    storage = _storage(runs)
+    assert (runs / JOURNAL).is_file()
+    study = optuna.load_study(study_name="max-of-three-1.5/masql", storage=storage)
+    return [(t.number, t.state.name, t.params, t.value) for t in study.trials]
+
+
+@pytest.fixture(scope="module")
+def tuned(ray_local: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted tiny tuning study (4 trials, 2 per batch, 2 workers)."""
+    tmp = tmp_path_factory.mktemp("tuned")
+    f = tune_study(tmp / "t.toml")
+    assert (
+        main(["study", "tune", str(f), "--runs", str(tmp / "runs"), "--out", str(tmp / "out")]) == 0
+    )
+    return tmp
+
+
+def test_tuning_tells_every_trial_and_evaluates_the_best(tuned: Path) -> None:
+    trials = _journal_trials(tuned / "runs")
+    assert [(n, s) for n, s, _, _ in trials] == [(n, "COMPLETE") for n in range(4)]
+    values = {n: v for n, _, _, v in trials}
+    best = max(values, key=lambda n: (values[n], -n))
+    # each trial's value is its run's metric (one tuning seed)
+    for n, _, params, v in trials:
+        rd = tuned / "runs" / "tune" / "max-of-three-1.5" / "masql" / f"trial{n:04d}" / "seed100"
+        assert _summary(rd)["final_test_return_mean"] == v
+        assert json.loads((rd / "trial.json").read_text())["params"] == params
+        assert json.loads((rd / "config.json").read_text())["algo"]["policy_lr"] == params["lr"]
+    evaluation = tuned / "runs" / "max-of-three-1.5" / "masql" / "seed0"
+    meta = json.loads((evaluation / "trial.json").read_text())
+    assert meta["params"]["_best_trial"] == best
+    cfg = json.loads((evaluation / "config.json").read_text())
+    assert cfg["algo"]["policy_lr"] == trials[best][2]["lr"]
+    assert cfg["train"]["seed"] == 0  # an evaluation seed, not the tuning seed
+    md = (tuned / "out" / "report.md").read_text()
+    assert "## Tuning" in md
+    assert "| 4/4 | " in md
+    assert "tuning_history.png" in md
+
+
+def test_tuning_proposals_do_not_depend_on_the_workers(
+    tuned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tune_study(tmp_path / "t.toml")
+    code, _ = _study(
+        [
+            "tune",
+            str(f),
+            "--runs",
+            str(tmp_path / "runs"),
+            "--out",
+            str(tmp_path / "o"),
+            "--workers",
+            "1",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert _journal_trials(tmp_path / "runs") == _journal_trials(tuned / "runs")
+    # and the same command again trains nothing
+    code, log = _study(
+        ["tune", str(f), "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "o")], capsys
+    )
+    assert code == 0
+    assert "trained" not in log
+    assert "4 of 4 trials already told" in log
+
+
+def test_a_study_killed_with_sigkill_resumes_and_finishes_identical(
+    tuned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tune_study(tmp_path / "t.toml")
+    runs = tmp_path / "runs"
+    argv = ["tune", str(f), "--runs", str(runs), "--out", str(tmp_path / "o"), "--workers", "1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "svnr_rl", "study", *argv],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the whole group (driver, Ray, workers) dies together
+    )
+    first = runs / "tune" / "max-of-three-1.5" / "masql" / "trial0000" / "seed100" / "summary.json"
+    deadline = time.monotonic() + 240
+    while not first.is_file() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert first.is_file(), "the study did not finish its first trial in time"
+    assert not (tmp_path / "o" / "report.md").exists(), "killed before the end"
+    code, _ = _study(argv, capsys)
+    assert code == 0
+    assert _journal_trials(runs) == _journal_trials(tuned / "runs")
+    a = _summary(runs / "max-of-three-1.5" / "masql" / "seed0")
+    b = _summary(tuned / "runs" / "max-of-three-1.5" / "masql" / "seed0")
+    assert a["final_test_return_mean"] == b["final_test_return_mean"]
+
+
+def test_when_ray_itself_dies_the_study_stops_instead_of_failing_every_trial(
+    ray_local: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ray
+
+    def raylet_died(ref: Any) -> Any:
+        raise ray.exceptions.LocalRayletDiedError()
+
+    monkeypatch.setattr(ray, "get", raylet_died)
+    f = grid_study(tmp_path / "s.toml", methods=("masql",))
+    runs = tmp_path / "runs"
+    code = main(["study", "run", str(f), "--runs", str(runs), "--out", str(tmp_path / "o")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "error: Ray stopped (LocalRayletDiedError)" in captured.err
+    assert "Continue with: python -m svnr_rl study run" in captured.err
+    assert "Traceback" not in captured.err
+    assert not list(runs.rglob(FAILURE_JSON)), "no trial is blamed for Ray's death"
