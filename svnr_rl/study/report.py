@@ -9,64 +9,25 @@ study file and every command that trained its runs (``RUNS/commands.log``).
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import os
 import platform
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from svnr_rl.run_status import is_completed
+from svnr_rl.study.context import Cell, ReportContext, fmt
 from svnr_rl.study.spec import StudySpec
 from svnr_rl.study.trials import Trial, grid_trials, read_failure
 
-__all__ = ["COMMANDS_LOG", "Cell", "ReportContext", "collect", "fmt", "write_report"]
+__all__ = ["COMMANDS_LOG", "collect", "log_command", "write_report"]
 
 #: one line per invocation of the study (date, wall clock, counts, command), in the runs folder
 COMMANDS_LOG = "commands.log"
-
-
-def fmt(mean: float, std: float) -> str:
-    return f"{mean:.2f} ± {std:.2f}"
-
-
-@dataclass(frozen=True)
-class Cell:
-    """The completed runs of one task x method of the evaluation grid."""
-
-    task: str
-    method: str
-    trials: tuple[Trial, ...]
-    summaries: tuple[dict[str, Any], ...]
-    failures: tuple[tuple[Trial, str], ...]
-
-    def values(self, metric: str) -> NDArray[np.float64]:
-        return np.array([float(s[metric]) for s in self.summaries])
-
-
-@dataclass(frozen=True)
-class ReportContext:
-    """What a section writer needs: the study, its folders and the collected cells."""
-
-    spec: StudySpec
-    runs: Path
-    out: Path
-    cells: dict[tuple[str, str], Cell]
-
-    def cell(self, task: str, method: str) -> Cell:
-        return self.cells[(task, method)]
-
-    def completed(self) -> list[tuple[Trial, dict[str, Any]]]:
-        return [
-            (t, s) for c in self.cells.values() for t, s in zip(c.trials, c.summaries, strict=True)
-        ]
 
 
 def collect(spec: StudySpec, runs: Path) -> dict[tuple[str, str], Cell]:
@@ -90,15 +51,6 @@ def collect(spec: StudySpec, runs: Path) -> dict[tuple[str, str], Cell]:
                     failures.append((t, error))
         cells[key] = Cell(key[0], key[1], tuple(done), tuple(summaries), tuple(failures))
     return cells
-
-
-def read_metrics(run_dir: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``(env_steps, eval_return_mean)`` per evaluation of a run."""
-    with (run_dir / "metrics.csv").open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    x = np.array([float(r["env_steps"]) for r in rows])
-    y = np.array([float(r["eval_return_mean"]) for r in rows])
-    return x, y
 
 
 # ------------------------------------------------------------------------- generic sections
@@ -185,113 +137,15 @@ def section_per_seed(ctx: ReportContext) -> list[str]:
     return ["### Per seed", "", *lines]
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def section_curves(ctx: ReportContext) -> list[str]:
-    """Fig. 4 style: per task, the test return over training, mean and ± std over seeds."""
-    spec = ctx.spec
-    if not any(c.summaries for c in ctx.cells.values()):
-        return []
-    plt = _pyplot()
-    n = len(spec.tasks)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
-    for ax, t in zip(axes[0], spec.tasks, strict=True):
-        for m in spec.methods:
-            c = ctx.cell(t.key, m.key)
-            curves = [read_metrics(Path(s["run_dir"])) for s in c.summaries]
-            if not curves:
-                continue
-            k = min(len(x) for x, _ in curves)
-            x = curves[0][0][:k]
-            ys = np.stack([y[:k] for _, y in curves])
-            mean, std = ys.mean(0), ys.std(0)
-            (line,) = ax.plot(x, mean, label=m.title)
-            ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-        ax.set_title(t.title, fontsize=9)
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("test return")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle("Test return during training: mean ± std over seeds (cf. paper Fig. 4)")
-    fig.tight_layout()
-    fig.savefig(ctx.out / "learning_curves.png", dpi=110)
-    plt.close(fig)
-    return ["![learning curves](learning_curves.png)"]
-
-
-def _read_record(run_dir: Path) -> NDArray[np.float64] | None:
-    """The joint actions recorded during training ``[n, 1 + N + 1]`` (step, actions, reward)."""
-    from svnr_rl.checkpoint import CheckpointError, load_checkpoint
-
-    try:
-        data = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
-    except CheckpointError:
-        return None
-    rec = data.get("record")
-    if rec is None or rec.numel() == 0:
-        return None
-    out: NDArray[np.float64] = rec.double().numpy()
-    return out
-
-
-def section_scatter(ctx: ReportContext) -> list[str]:
-    """Fig. 5/7: the joint actions sampled during training on a three-agent task, one 3-D
-    panel per method (its lowest completed seed), coloured by reward."""
-    task = ctx.spec.task(ctx.spec.report.scatter_task)
-    recs: list[tuple[str, int, NDArray[np.float64]]] = []
-    for m in ctx.spec.methods:
-        c = ctx.cell(task.key, m.key)
-        for tr in sorted(c.trials, key=lambda x: x.seed):
-            rec = _read_record(Path(tr.run_dir))
-            if rec is not None and rec.shape[1] == 5:
-                recs.append((m.title, tr.seed, rec))
-                break
-    if not recs:
-        return []
-    plt = _pyplot()
-    cols = min(4, len(recs))
-    rows = math.ceil(len(recs) / cols)
-    fig = plt.figure(figsize=(4.2 * cols, 3.9 * rows))
-    lo = min(float(r[:, 4].min()) for _, _, r in recs)
-    hi = max(float(r[:, 4].max()) for _, _, r in recs)
-    sc = None
-    for k, (title, seed, rec) in enumerate(recs):
-        ax = fig.add_subplot(rows, cols, k + 1, projection="3d")
-        sc = ax.scatter(
-            rec[:, 1], rec[:, 2], rec[:, 3], c=rec[:, 4], cmap="viridis", vmin=lo, vmax=hi, s=5
-        )
-        for lim in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
-            lim(-10, 10)
-        ax.set_xlabel("$u_1$")
-        ax.set_ylabel("$u_2$")
-        ax.set_zlabel("$u_3$")
-        ax.set_title(f"{title}, seed {seed}\nsteps {int(rec[0, 0])}..{int(rec[-1, 0])}", fontsize=9)
-    fig.subplots_adjust(left=0.02, right=0.9, bottom=0.05, top=0.82, wspace=0.15)
-    if sc is not None:
-        fig.colorbar(sc, cax=fig.add_axes((0.93, 0.2, 0.012, 0.55)), label="reward")
-    fig.suptitle(f"Joint actions sampled during training, {task.title} (cf. Fig. 5, 7)")
-    name = f"joint_actions_{task.key}.png"
-    fig.savefig(ctx.out / name, dpi=100)
-    plt.close(fig)
-    return [f"![joint actions]({name})"]
-
-
 def _writers() -> dict[str, tuple[str, Callable[[ReportContext], list[str]]]]:
-    from svnr_rl.study import sections
+    from svnr_rl.study import figures, sections
 
     return {
         "table": ("Results", section_table),
         "runs": ("Runs", section_runs),
         "per_seed": ("", section_per_seed),
-        "curves": ("Learning curves", section_curves),
-        "scatter": ("Joint actions", section_scatter),
+        "curves": ("Learning curves", figures.learning_curves),
+        "scatter": ("Joint actions", figures.joint_actions),
         "two_modalities": ("Two Modalities: converged joint samples", sections.two_modalities),
         "gather": ("Particle Gather: replay and critic", sections.gather),
         "guided": ("Particle Gather with a guided start", sections.guided),
@@ -300,13 +154,16 @@ def _writers() -> dict[str, tuple[str, Callable[[ReportContext], list[str]]]]:
 
 
 def _budget(spec: StudySpec, runs: Path) -> list[str]:
+    """Per task, the run length and evaluation of its first method's first seed."""
+    first: dict[str, Trial] = {}
+    for t in grid_trials(spec, runs):
+        first.setdefault(t.task.key, t)
     out = []
-    for t in spec.tasks:
-        trial = grid_trials(spec, runs)[[x.task.key for x in grid_trials(spec, runs)].index(t.key)]
+    for trial in first.values():
         cfg = trial.config()
         out.append(
-            f"{t.title}: {cfg.train.total_env_steps} environment steps, test return of "
-            f"{cfg.train.eval_episodes} episodes every {cfg.train.eval_interval} steps"
+            f"{trial.task.title}: {cfg.train.total_env_steps} environment steps, test return "
+            f"of {cfg.train.eval_episodes} episodes every {cfg.train.eval_interval} steps"
         )
     return out
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from svnr_rl.study.report import ReportContext
+    from svnr_rl.study.context import ReportContext
 
 __all__ = ["gather", "guided", "tuning", "two_modalities"]
 

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from svnr_rl.config import TASKS, ConfigError, read_config_file
+from svnr_rl.study.toml_table import Table
 
 __all__ = [
     "MAX_RUNS",
@@ -79,8 +80,6 @@ SECTIONS: tuple[str, ...] = (
 )
 #: at most this many training runs per study (grid x seeds, plus trials x tuning seeds)
 MAX_RUNS = 100_000
-_MAX_ENTRIES = 256
-_MAX_SEEDS = 1000
 _MAX_TRIALS = 10_000
 _METRICS = ("final_test_return_mean", "best_test_return")
 _PARAM_TYPES = ("float", "int", "categorical")
@@ -184,96 +183,7 @@ class StudySpec:
 # ---------------------------------------------------------------------------------- parsing
 
 
-class _Table:
-    """A TOML table read key by key; :meth:`done` refuses the keys nobody asked for."""
-
-    def __init__(self, data: object, where: str) -> None:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a table; got {type(data).__name__}")
-        self.data: dict[str, Any] = data
-        self.where = where
-        self.seen: set[str] = set()
-
-    def _name(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
-
-    def _get(self, key: str, default: object, required: bool) -> object:
-        self.seen.add(key)
-        if key not in self.data:
-            if required:
-                raise ConfigError(f"{self._name(key)}: required")
-            return default
-        return self.data[key]
-
-    def text(self, key: str, default: str = "", *, required: bool = False) -> str:
-        v = self._get(key, default, required)
-        if not isinstance(v, str):
-            raise ConfigError(f"{self._name(key)}: expected a string; got {v!r}")
-        return v
-
-    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
-        v = self._get(key, default, False)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ConfigError(f"{self._name(key)}: expected an integer; got {v!r}")
-        if not lo <= v <= hi:
-            raise ConfigError(f"{self._name(key)}: must be in {lo:,}..{hi:,}; got {v:,}")
-        return v
-
-    def number(self, key: str, *, required: bool = False) -> float | None:
-        v = self._get(key, None, required)
-        if v is None:
-            return None
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise ConfigError(f"{self._name(key)}: expected a finite number; got {v!r}")
-        return float(v)
-
-    def flag(self, key: str, default: bool) -> bool:
-        v = self._get(key, default, False)
-        if not isinstance(v, bool):
-            raise ConfigError(f"{self._name(key)}: expected true or false; got {v!r}")
-        return v
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        v = self._get(key, [], False)
-        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            raise ConfigError(f"{self._name(key)}: expected a list of strings; got {v!r}")
-        return tuple(v)
-
-    def seeds(self, key: str, *, required: bool) -> tuple[int, ...]:
-        v = self._get(key, [], required)
-        if (
-            not isinstance(v, list)
-            or not v
-            or not all(isinstance(x, int) and not isinstance(x, bool) for x in v)
-        ):
-            raise ConfigError(f"{self._name(key)}: expected a non-empty list of integers")
-        if len(v) > _MAX_SEEDS or any(not 0 <= x < 2**31 for x in v):
-            raise ConfigError(f"{self._name(key)}: at most {_MAX_SEEDS} seeds in 0..2**31-1")
-        if len(set(v)) != len(v):
-            raise ConfigError(f"{self._name(key)}: a seed is listed twice")
-        return tuple(v)
-
-    def tables(self, key: str, *, required: bool) -> list[_Table]:
-        v = self._get(key, [], False)
-        if not isinstance(v, list) or (required and not v):
-            raise ConfigError(f"{self._name(key)}: expected one or more [[{key}]] tables")
-        if len(v) > _MAX_ENTRIES:
-            raise ConfigError(f"{self._name(key)}: at most {_MAX_ENTRIES} entries")
-        return [_Table(x, f"{key}[{i}]") for i, x in enumerate(v)]
-
-    def table(self, key: str) -> _Table | None:
-        v = self._get(key, None, False)
-        return None if v is None else _Table(v, key if self.where == "" else f"{self._name(key)}")
-
-    def done(self) -> None:
-        extra = sorted(set(self.data) - self.seen)
-        if extra:
-            where = f"{self.where}." if self.where else ""
-            known = ", ".join(sorted(self.seen))
-            raise ConfigError(f"{where}{extra[0]}: unknown key (known here: {known})")
-
-
-def _key(t: _Table) -> str:
+def _key(t: Table) -> str:
     key = t.text("key", required=True)
     if not key or not all(c.isalnum() or c in "-_." for c in key) or key.startswith("."):
         raise ConfigError(f"{t.where}.key: letters, digits, '-', '_' and '.' only; got {key!r}")
@@ -287,7 +197,7 @@ def _unique(entries: Sequence[TaskEntry] | Sequence[MethodEntry], what: str) -> 
         raise ConfigError(f"{what}: key {dup!r} is used twice")
 
 
-def _task(t: _Table) -> TaskEntry:
+def _task(t: Table) -> TaskEntry:
     key = _key(t)
     name = t.text("preset", required=True)
     if name not in TASKS:
@@ -306,7 +216,7 @@ def _task(t: _Table) -> TaskEntry:
     return entry
 
 
-def _method(t: _Table, task_keys: set[str]) -> MethodEntry:
+def _method(t: Table, task_keys: set[str]) -> MethodEntry:
     from svnr_rl.config import METHODS
 
     key = _key(t)
@@ -328,7 +238,7 @@ def _method(t: _Table, task_keys: set[str]) -> MethodEntry:
     return entry
 
 
-def _param(t: _Table, method_keys: set[str]) -> ParamSpec:
+def _param(t: Table, method_keys: set[str]) -> ParamSpec:
     name = t.text("name", required=True)
     targets = t.strings("targets") or (name,)
     for target in targets:
@@ -361,7 +271,7 @@ def _param(t: _Table, method_keys: set[str]) -> ParamSpec:
     return spec
 
 
-def _tune(t: _Table, method_keys: set[str], seeds: tuple[int, ...]) -> TuneSpec:
+def _tune(t: Table, method_keys: set[str], seeds: tuple[int, ...]) -> TuneSpec:
     tuning = t.seeds("tuning_seeds", required=True)
     both = sorted(set(tuning) & set(seeds))
     if both:
@@ -385,7 +295,7 @@ def _tune(t: _Table, method_keys: set[str], seeds: tuple[int, ...]) -> TuneSpec:
     return spec
 
 
-def _report(t: _Table | None, task_keys: set[str]) -> ReportSpec:
+def _report(t: Table | None, task_keys: set[str]) -> ReportSpec:
     if t is None:
         return ReportSpec()
     sections = t.strings("sections") or ReportSpec.sections
@@ -402,7 +312,7 @@ def _report(t: _Table | None, task_keys: set[str]) -> ReportSpec:
 
 def parse_study(data: Mapping[str, Any], path: str = "") -> StudySpec:
     """The :class:`StudySpec` of parsed TOML ``data`` (``path`` is recorded, not read)."""
-    top = _Table(dict(data), "")
+    top = Table(dict(data), "")
     head = top.table("study")
     if head is None:
         raise ConfigError("study: required ([study] table with name and seeds)")
