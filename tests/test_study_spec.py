@@ -217,3 +217,42 @@ def test_a_tuning_space_no_config_accepts_is_refused_before_training(tmp_path: P
     data["tune"]["param"][0]["low"] = 2
     check_space(parse_study(data), tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("action", "edit", "message"),
+    [
+        ("run", lambda s: s.replace('set = ["env', 'sets = ["env'), "study.sets: unknown key"),
+        ("run", lambda s: s.replace('"algo.hidden=[16]"', '"algo.policy_lr=-1"'), "policy_lr"),
+        ("run", lambda s: s.replace('"algo.hidden=[16]"', '"algo.hidden=[0]"'), "algo.hidden"),
+        ("tune", lambda s: s, "has no [tune] table; use `study run`"),
+    ],
+)
+def test_the_study_command_refuses_bad_input_before_anything_runs(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    action: str,
+    edit: Any,
+    message: str,
+) -> None:
+    from svnr_rl.__main__ import main
+
+    f = grid_study(tmp_path / "s.toml")
+    f.write_text(edit(f.read_text()))
+    runs = tmp_path / "runs"
+    assert main(["study", action, str(f), "--runs", str(runs), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert not runs.exists()
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_tuning_study_is_not_run_as_a_grid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from svnr_rl.__main__ import main
+
+    f = tune_study(tmp_path / "t.toml")
+    assert main(["study", "run", str(f), "--runs", str(tmp_path / "r")]) == 2
+    assert "use `study tune`" in capsys.readouterr().err
