@@ -50,10 +50,10 @@ kink of the max and a bump cut by a face give ``O(h^2)``.  With the default ``ce
 (``h = 0.3125`` on ``[-10, 10]``) and the narrowest bump of Max of Three (``s_2 = 1.5``) at the
 smallest temperature used in the demonstrations (``T = 0.05``: ``sigma = 0.24``) the Gaussian
 term is ``~ 1e-5``.  Measured against ``cells = 512`` along the annealed Max of Three
-negotiations of ``verification/figures.py`` (``s_2`` = 1.5 and 3, ``T`` from 10 to 0.05), the
-largest difference of the conditional scores is 1.1% of their root-mean-square (at ``T = 4``,
-where the bumps are wide and cut by the box faces: the ``O(h^2)`` regime); below ``T = 1`` it
-is under ``1e-11``.  ``tests/test_negotiation.py`` asserts 2% on random points.
+negotiations of ``verification/figures/max_of_three.py`` (``s_2`` = 1.5 and 3, ``T`` from 10
+to 0.05), the largest difference of the conditional scores is 1.1% of their root-mean-square
+(at ``T = 4``, where the bumps are wide and cut by the box faces: the ``O(h^2)`` regime);
+below ``T = 1`` it is under ``1e-11``.  ``tests/test_negotiation.py`` asserts 2% on random points.
 
 Cost: ``M cells^{|R|}`` reward evaluations per call (``|R| <= 2`` for 3 agents), in chunks of at
 most :data:`MAX_GRID_POINTS` points.  numpy only (the reward is evaluated by

@@ -49,7 +49,8 @@ Negotiation sets ``C_i`` are lists of agent ids (0-based):
 Neither path transports mass across a barrier of the marginal a particle follows: on Max of
 Three with ``s_2 = 1.5`` the marginal of ``u_0`` keeps a local mode near ``-5`` behind a valley
 of about 1 nat at ``T = 3`` (1.7 at ``T = 2``), and about a third of annealed particles stay
-there (``verification/figures.py``, ``docs/figures/negotiation_numbers.json``).
+there (``verification/figures/max_of_three_marginal.py``,
+``docs/figures/negotiation_numbers.json``).
 
 Step size: a fixed ``step_size``, or with ``adaptive=True`` the rule of the SVGD reference code
 (Liu & Wang, 2016): per particle and coordinate ``G <- phi^2`` in the first round and

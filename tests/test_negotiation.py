@@ -15,12 +15,12 @@ from svnr_core.conditional_targets import DifferentialGameTarget
 from svnr_core.differential_games import max_of_three, two_modalities
 from svnr_core.negotiation import ConditionalTarget, SetsSpec, negotiate, negotiation_sets
 from svnr_core.stein import local_kernel_direction, svgd_direction
-from verification.figures import (
+from verification.figures.max_of_three import (
     MAX_OF_THREE_SETUPS,
     max_of_three_experiment,
     max_of_three_negotiation,
-    two_modalities_experiment,
 )
+from verification.figures.two_modalities import two_modalities_experiment
 
 MEAN = np.array([1.0, -2.0, 0.5])
 PRECISION = np.array([[2.0, 0.8, 0.0], [0.8, 1.5, 0.3], [0.0, 0.3, 1.0]])

@@ -16,7 +16,7 @@ from svnr_core.stein import (
     rbf_kernel,
     svgd_direction,
 )
-from verification.figures import gmm_experiment
+from verification.figures.svgd_gmm import gmm_experiment
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(5, 3))

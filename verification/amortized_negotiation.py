@@ -1,9 +1,10 @@
 """Amortized nested negotiation on the exact *Max of Three* target (issue 4, item 3).
 
-The particle negotiation of :mod:`verification.figures` (exact Eq. 5 conditional scores, finite
-particles) freezes part of its mass at the local optimum ``(-5, -5, 3)``: the exact marginal of
-``u_0`` under ``pi_T ~ exp(r / T)`` is bimodal at every ``T`` and a finite SVGD cluster sitting at
-a mode is a fixed point.  This module runs the *amortized* form instead -- SVNR's own policy step
+The particle negotiation of :mod:`verification.figures.max_of_three` (exact Eq. 5 conditional
+scores, finite particles) freezes part of its mass at the local optimum ``(-5, -5, 3)``: the
+exact marginal of ``u_0`` under ``pi_T ~ exp(r / T)`` is bimodal at every ``T``
+(:mod:`verification.figures.max_of_three_marginal`) and a finite SVGD cluster sitting at a mode
+is a fixed point.  This module runs the *amortized* form instead -- SVNR's own policy step
 (:meth:`svnr_rl.agents.svnr.SVNRAgent.policy_step`, Eq. 9-10), with the learned critic replaced by
 the exact reward -- to see whether samplers fed fresh noise every round transfer the mass.
 
@@ -40,12 +41,12 @@ the last linear layer's weights are multiplied by ``c_i`` and its bias set to
 the centre).  The measured initial mean and spread are reported in the outcome.
 
 **Schedule.**  ``alpha_k = alpha_start (alpha_end / alpha_start)^(k / (rounds - 1))``,
-``k = 0 .. rounds - 1`` (:func:`verification.figures.geometric_schedule`), one policy step per
+``k = 0 .. rounds - 1`` (:func:`verification.annealing.geometric_schedule`), one policy step per
 round.
 
 **Measure.**  ``eval_samples`` fresh joint samples (noise from a separate generator seeded by
 ``seed``) in native units: fraction whose active branch is ``g_2`` (global basin,
-:func:`verification.figures.basin_masses`), fractions within distance 1 of the global
+:func:`verification.game_measures.basin_masses`), fractions within distance 1 of the global
 ``(7, 7, -4)`` and local ``(-5, -5, 3)`` optima, mean and best reward.
 
 **Findings** (``python -m verification.amortized_negotiation --record-every 250``; default setup
@@ -85,11 +86,11 @@ from svnr_rl.envs.base import TaskSpec
 from svnr_rl.envs.differential import DifferentialGameEnv
 from svnr_rl.nets import Sampler
 from svnr_rl.replay import Batch
-from verification.figures import (
+from verification.annealing import geometric_schedule
+from verification.game_measures import (
     LOCAL_OPTIMUM,
     FloatArray,
     basin_masses,
-    geometric_schedule,
     max_of_three_end_measures,
 )
 
