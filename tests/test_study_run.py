@@ -241,3 +241,27 @@ def test_when_ray_itself_dies_the_study_stops_instead_of_failing_every_trial(
     assert "Continue with: python -m svnr_rl study run" in captured.err
     assert "Traceback" not in captured.err
     assert not list(runs.rglob(FAILURE_JSON)), "no trial is blamed for Ray's death"
+
+
+def test_sigterm_stops_the_study_like_ctrl_c_and_ray_goes_with_it(tmp_path: Path) -> None:
+    f = grid_study(tmp_path / "s.toml", seeds="[0, 1, 2, 3]", methods=("masql",))
+    argv = ["run", str(f), "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "o")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "svnr_rl", "study", *argv, "--workers", "1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:  # the first finished trial: Ray is up and a trial is running
+        if "1/4 done" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; finished runs are kept. Continue with: python -m svnr_rl study" in err
+    assert "Traceback" not in err
+    assert "logging.cc" not in err  # no stack dump from Ray's own signal handlers
+    assert not (tmp_path / "o" / "report.md").exists()

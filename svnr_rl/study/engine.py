@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,6 +66,10 @@ class Progress:
         )
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _ray_init(workers: int, address: str | None) -> bool:
     """``ray.init``: a private local instance with ``workers`` CPUs, or the cluster at
     ``address``.  ``False`` when Ray was already initialized by the caller (left running)."""
@@ -101,6 +107,7 @@ class Engine:
         self._queue: list[Trial] = []
         self._flight: dict[Any, Trial] = {}
         self._ready: list[Outcome] = []
+        self._handlers: dict[int, Any] = {}
 
     def __enter__(self) -> Engine:
         return self
@@ -113,6 +120,12 @@ class Engine:
 
         t0 = time.perf_counter()
         self._owns_ray = _ray_init(self.workers, self.address)
+        # after ray.init, whose own handlers would dump a stack trace on SIGTERM: SIGINT and
+        # SIGTERM stop the study like Ctrl-C (the CLI then says how to continue)
+        if threading.current_thread() is threading.main_thread():
+            self._handlers = {
+                s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)
+            }
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_trial_safe)
         if self.progress.out is not None and self._owns_ray:
             where = self.address or f"local, {self.workers} worker(s)"
@@ -189,6 +202,9 @@ class Engine:
         self._queue.clear()
         if self._owns_ray:
             ray.shutdown()
+        for sig, handler in self._handlers.items():
+            signal.signal(sig, handler)
+        self._handlers = {}
         self._remote = None
 
 
