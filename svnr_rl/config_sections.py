@@ -175,7 +175,7 @@ class AlphaConfig:
     per *update* instead of 0.1 per step: the high-temperature exploration phase then lasts
     ~2000 updates (alpha ~ 0.2 after 2000, ~0.05 after 3000), long enough for the critic to
     learn the narrow global optimum of Max of Three with ``s2 = 1.5``.  With 0.008 and 16k steps,
-    3 of 5 seeds settled on the local optimum at ``s2 = 1.5`` (docs/results/results.md).
+    3 of 5 seeds settled on the local optimum at ``s2 = 1.5`` (docs/results/svnr_results).
 
     ``paper-f2``: ``alpha_end + bonus * exp(-rate * max(t - delay, 0))`` (App. F.2);
     ``exponential``: Eq. 20 with ``alpha_start``, ``alpha_end``, ``tau``;

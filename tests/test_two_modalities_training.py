@@ -79,8 +79,9 @@ def test_two_modalities_training_keeps_the_narrow_optimum(tmp_path: Path) -> Non
     samples lie near (7, 7, -3) and the test return is at least 9.5 (the issue's bar).
 
     Under the earlier preset this share was 0.0% on every seed (0-4), so the bound separates
-    the two behaviours; seed 1 gave 7.9% with the preset (``python -m svnr_rl experiment --only
-    two-modalities``: 4.0-11.8% over seeds 0-4), 5% leaves room for float differences.
+    the two behaviours; seed 1 gave 7.9% with the preset (``python -m svnr_rl study run
+    studies/svnr_results.toml``: 4.0-11.8% over seeds 0-4), 5% leaves room for float
+    differences.
     """
     cfg = apply_overrides(
         preset("two-modalities"),
