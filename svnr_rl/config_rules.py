@@ -42,6 +42,7 @@ TASKS: tuple[str, ...] = (
     "max-of-three",
     "two-modalities",
     "particle-gather",
+    "particle-gather-terminal",
     "mamujoco-halfcheetah-2x3",
     "mamujoco-halfcheetah-1p1",
     "mamujoco-ant-2x4",

@@ -2,11 +2,16 @@
 
 For the first ``guided_env_steps`` environment steps the behaviour policy is the
 uncoordinated heuristic :func:`svnr_rl.gather_diagnostics.steer_actions` (every agent steers
-its particle straight to the landmark, ``a = clip(-2 p - v, -1, 1)``; about 11% of these
-episodes end with a joint arrival, +5, the rest with a lone one, -2), then the method's own
-policy acts.  Everything else is the method's preset: the same critic, replay, updates
-(which start as soon as the buffer allows, on the guided data too), alpha schedule, budget
-and decentralized evaluation.  Both kinds of arrival are in the data, so what remains is the
+its particle straight to the landmark, ``a = clip(-2 p - v, -1, 1)``), then the method's own
+policy acts.  Defined for both variants (:data:`GUIDED_TASKS`), since the heuristic puts both
+kinds of reward in the data in each: in ``particle-gather-terminal`` (the game of the
+committed guided-start results) about 11% of these episodes end with a joint arrival, +5, the
+rest with a lone one, -2; in the iterated ``particle-gather`` both particles end inside the
+disc, after some steps with only the nearer one inside (-2 each).  The learnability card
+(``python -m svnr_rl.particle_gather_card``) measures the heuristic on either variant.
+Everything else is the method's preset: the same critic, replay, updates (which start as
+soon as the buffer allows, on the guided data too), alpha schedule, budget and decentralized
+evaluation.  Both kinds of arrival are in the data, so what remains is the
 paper's question: does the method learn to arrive together (+5) rather than keep away (0)?
 
 A diagnostic, not the paper's protocol (the paper's agents explore on their own).  A study
@@ -25,9 +30,10 @@ from svnr_rl.config import Config, ConfigError
 from svnr_rl.gather_diagnostics import steer_actions
 from svnr_rl.train import Trainer
 
-__all__ = ["GUIDED_TASK", "GuidedStartTrainer", "guided_factory"]
+__all__ = ["GUIDED_TASKS", "GuidedStartTrainer", "guided_factory"]
 
-GUIDED_TASK = "particle-gather"
+#: the tasks a guided start is defined for: both Particle Gather variants
+GUIDED_TASKS: tuple[str, ...] = ("particle-gather", "particle-gather-terminal")
 
 
 class GuidedStartTrainer(Trainer):
@@ -35,8 +41,11 @@ class GuidedStartTrainer(Trainer):
     ``guided_env_steps`` environment steps (then the agent acts, as in :class:`Trainer`)."""
 
     def __init__(self, cfg: Config, run_dir: Path, guided_env_steps: int) -> None:
-        if cfg.env.task != GUIDED_TASK:
-            raise ConfigError(f"env.task: a guided start is defined for {GUIDED_TASK!r} only")
+        if cfg.env.task not in GUIDED_TASKS:
+            raise ConfigError(
+                f"env.task: a guided start is defined for {' and '.join(GUIDED_TASKS)} only; "
+                f"got {cfg.env.task!r}"
+            )
         if guided_env_steps < 0:
             raise ConfigError(f"guided_env_steps must be >= 0; got {guided_env_steps}")
         super().__init__(cfg, run_dir)

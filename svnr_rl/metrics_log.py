@@ -47,8 +47,10 @@ METRIC_COLUMNS = (
 )
 #: counters, written as integers; the other columns are floats
 _INT_COLUMNS = ("segment", "env_steps", "updates", "episodes")
-#: target test return for "steps needed" (the issue's bar for the differential games)
-TARGET_RETURN = {"max-of-three": 9.5, "two-modalities": 9.5, "particle-gather": 4.5}
+#: target test return for "steps needed" (the issue's bar for the differential games; 4.5 of
+#: the terminal Particle Gather's best return 5).  The iterated Particle Gather has none yet: its
+#: test return is a 25-step sum, on another scale than the paper's figure (docs/environments.md).
+TARGET_RETURN = {"max-of-three": 9.5, "two-modalities": 9.5, "particle-gather-terminal": 4.5}
 
 
 def _mean(xs: list[float]) -> float:

@@ -8,7 +8,7 @@ import pytest
 from svnr_rl.envs import make_parallel
 
 
-@pytest.mark.parametrize("task", ["max-of-three", "particle-gather"])
+@pytest.mark.parametrize("task", ["max-of-three", "particle-gather", "particle-gather-terminal"])
 def test_action_dict_errors(task: str) -> None:
     env = make_parallel(task)
     with pytest.raises(ValueError, match="call reset"):

@@ -19,8 +19,9 @@ from tests.rl_helpers import tiny_config
 from tests.study_helpers import TINY_SET
 
 
-def test_behaviour_is_the_steering_heuristic_then_the_agent(tmp_path: Path) -> None:
-    cfg = tiny_config(tmp_path, task="particle-gather")  # 8 envs, 192 env steps
+@pytest.mark.parametrize("task", ["particle-gather", "particle-gather-terminal"])
+def test_behaviour_is_the_steering_heuristic_then_the_agent(tmp_path: Path, task: str) -> None:
+    cfg = tiny_config(tmp_path, task=task)  # 8 envs, 192 env steps
     guided = 64
     trainer = GuidedStartTrainer(cfg, tmp_path / "run", guided)
     (tmp_path / "run").mkdir()

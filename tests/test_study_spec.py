@@ -71,7 +71,10 @@ def test_episodes_count_full_length_episodes(tmp_path: Path) -> None:
         (lambda d: d["task"][0].update(preset="max-of-four"), "task[0].preset: must be one of"),
         (lambda d: d["task"].append(dict(d["task"][0])), "task: key 't' is used twice"),
         (lambda d: d["task"][0].update(s2="big"), "task[0].s2: expected a finite number"),
-        (lambda d: d["task"][0].update(guided_env_steps=10), "defined for particle-gather only"),
+        (
+            lambda d: d["task"][0].update(guided_env_steps=10),
+            "defined for particle-gather and particle-gather-terminal only",
+        ),
         (lambda d: d["method"][0].update(method="mmq"), "method[0].method: must be one of"),
         (lambda d: d["method"][0].update(paper={"x": [1, 2]}), "not a task key of this study"),
         (lambda d: d["method"][0].update(paper={"t": [1]}), "expected [mean, std]"),

@@ -12,12 +12,15 @@ Conventions (the single place where they are written down):
   then those of the *new* episode, while ``final_obs``/``final_state`` keep the last
   observation of the finished one (what a critic target needs).  Rows of unfinished
   environments in ``final_*`` equal ``obs``/``state``.
+* ``episode_info`` may add per-episode figures of a task (name -> ``[B]``, 0 where no episode
+  ended); tasks that have none leave it empty.  Particle Gather reports the length, per-step
+  mean reward and last-step reward of each finished episode there.
 * Everything is ``float64`` numpy on the CPU; the learner moves batches to its device.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -58,6 +61,8 @@ class BatchStep:
     final_obs: FloatArray  # [B, N, obs_dim]
     final_state: FloatArray  # [B, state_dim]
     episode_return: FloatArray  # [B] return of the episode that just ended (0 where none did)
+    #: further figures of the episodes that just ended, name -> [B] (0 where none did)
+    episode_info: dict[str, FloatArray] = field(default_factory=dict)
 
 
 @runtime_checkable

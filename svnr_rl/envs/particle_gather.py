@@ -1,4 +1,5 @@
-"""Particle Gather (paper Sec. 6, "(2) Particle Gather"): reference and batched forms.
+"""Particle Gather (paper Sec. 6, "(2) Particle Gather"): reference and batched forms of both
+variants (their rules, parameters and initial positions: :mod:`svnr_rl.envs.gather_rules`).
 
 Two particles move in the multi-agent particle world (Lowe et al., 2017; here mpe2's physics).
 Each particle is driven by two agents, an *x-agent* and a *y-agent*; each agent's action is one
@@ -7,34 +8,29 @@ infinite ones rejected).  Agent layout: agents 0, 1 are particle 0's x- and y-ag
 particle 1's (names ``p0_x, p0_y, p1_x, p1_y`` in the PettingZoo form).
 
 Physics (mpe2's ``World.step`` with its defaults: ``dt = 0.1``, damping ``0.25``, action
-sensitivity ``5.0``, mass ``1``, contact force ``1e2`` with margin ``1e-3``, entity size ``0.05``).
-Per step, with ``F_j = 5 a_j`` the action force on particle ``j``::
+sensitivity ``5.0``, mass ``1``, contact force ``1e2`` with margin ``1e-3``).  Per step, with
+``F_j = 5 a_j`` the action force on particle ``j`` and ``s`` the particle size::
 
     delta = p_0 - p_1,  d = |delta|
-    c     = 100 * delta / d * softplus(-(d - 0.1) / 1e-3) * 1e-3     (particle-particle contact)
+    c     = 100 * delta / d * softplus(-(d - 2 s) / 1e-3) * 1e-3     (particle-particle contact)
     F_0  += c,  F_1 -= c
     p_j  <- p_j + v_j * dt
     v_j  <- v_j * (1 - 0.25) + F_j / m * dt
 
-The two particles collide with each other (mpe2's default for agents); the landmark is not a
-collider (as in mpe2's ``simple_spread``) and stays fixed at the origin.
-
-Episode: initial positions uniform in ``[-1, 1]^2`` per particle, redrawn while a particle starts
-within the arrival radius; velocities zero.  A particle has *arrived* when its distance to the
-landmark is at most ``arrival_radius`` (default ``0.1`` = particle size + landmark size: the two
-discs touch).  After every step the shared reward is ``+5`` when both particles have arrived,
-``-2`` when exactly one has and ``0`` otherwise; the episode *terminates* at the first step with
-an arrival and is *truncated* after ``episode_limit = 25`` steps.  The best return is therefore
-``5`` (both arrive at the same step), and ``reward_range = (-2, 5)``.
+The two particles collide with each other (mpe2's default for agents); the landmark (size
+``0.05``) is not a collider (as in mpe2's ``simple_spread``) and stays fixed at the origin.  A
+particle has *arrived* when its distance to the landmark is at most ``arrival_radius``; after
+every step the shared reward is ``+5`` when both particles have arrived, ``-2`` when exactly one
+has and ``0`` otherwise; ``reward_range = (-2, 5)`` per step.  ``particle-gather`` never
+terminates (25 steps), ``particle-gather-terminal`` terminates at the first arrival.  A finished
+episode's figures: :data:`EPISODE_INFO_KEYS`.
 
 Observation (every agent) = global state, 8 numbers::
 
     [p_0 - L (2), v_0 (2), p_1 - L (2), v_1 (2)]      (L = landmark position = 0)
 
-Seeding: environment ``b`` of a batch reset with ``seed`` draws its episodes from
-``np.random.default_rng(np.random.SeedSequence(seed).spawn(B)[b])``, i.e. the child
-``SeedSequence(seed, spawn_key=(b,))`` (:func:`env_rng`); its episodes take their initial
-positions from that stream in blocks of 32 candidates (:class:`InitialPositions`).  The
+Seeding (:func:`~svnr_rl.envs.gather_rules.env_rng`): environment ``b`` of a batch reset with
+``seed`` draws its initial positions from the stream ``SeedSequence(seed, spawn_key=(b,))``; the
 reference ``ParallelEnv`` reset with ``seed`` and ``options={"env_index": b}`` uses the same
 stream, and a later ``reset()`` without a seed continues it, so the two forms give identical
 trajectories for the same seeds and actions.
@@ -50,13 +46,20 @@ from mpe2._mpe_utils.core import Agent, Landmark, World
 from numpy.typing import ArrayLike, NDArray
 from pettingzoo import ParallelEnv
 
-from svnr_rl.envs.base import (
-    BatchStep,
-    BoolArray,
-    FloatArray,
-    TaskSpec,
-    check_action_keys,
-    check_actions,
+from svnr_rl.envs.base import BatchStep, FloatArray, TaskSpec, check_action_keys, check_actions
+from svnr_rl.envs.gather_rules import (
+    ITERATED,
+    LANDMARK_SIZE,
+    N_PARTICLES,
+    REWARD_BOTH,
+    REWARD_ONE,
+    InitialPositions,
+    Variant,
+    arrived,
+    env_rng,
+    gather_reward,
+    initial_positions,
+    make_variant,
 )
 
 IntArray = NDArray[np.intp]
@@ -68,99 +71,43 @@ SENSITIVITY = 5.0
 MASS = 1.0
 CONTACT_FORCE = 1e2
 CONTACT_MARGIN = 1e-3
-PARTICLE_SIZE = 0.05
-LANDMARK_SIZE = 0.05
-
-N_PARTICLES = 2
 N_AGENTS = 4
 STATE_DIM = 8
-DEFAULT_ARRIVAL_RADIUS = PARTICLE_SIZE + LANDMARK_SIZE
-DEFAULT_EPISODE_LIMIT = 25
-REWARD_BOTH = 5.0
-REWARD_ONE = -2.0
 AGENT_NAMES: tuple[str, ...] = ("p0_x", "p0_y", "p1_x", "p1_y")
+#: a finished episode's length, per-step mean reward (return / length) and last-step reward:
+#: the keys of ``BatchStep.episode_info`` in the batched form; in the PettingZoo form, with
+#: ``episode_return``, of every agent's ``infos`` of the episode's last step
+EPISODE_INFO_KEYS: tuple[str, ...] = (
+    "episode_length",
+    "episode_mean_reward",
+    "episode_last_reward",
+)
 
 
-def _check_params(arrival_radius: float, episode_limit: int) -> tuple[float, int]:
-    r = float(arrival_radius)
-    if not (np.isfinite(r) and 0.0 < r <= 0.5):
-        raise ValueError(f"arrival_radius must be in (0, 0.5]; got {arrival_radius!r}")
-    if isinstance(episode_limit, bool) or not isinstance(episode_limit, int) or episode_limit < 1:
-        raise ValueError(f"episode_limit must be an integer >= 1; got {episode_limit!r}")
-    return r, episode_limit
-
-
-def env_rng(seed: int, env_index: int = 0) -> np.random.Generator:
-    """The random stream of environment ``env_index`` for a reset with ``seed``.
-
-    Equal to ``np.random.default_rng(np.random.SeedSequence(seed).spawn(B)[env_index])``.
-    """
-    if env_index < 0:
-        raise ValueError(f"env_index must be >= 0; got {env_index}")
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(env_index,)))
-
-
-class InitialPositions:
-    """Initial particle positions of ``B`` environments, each from its own random stream.
-
-    Environment ``b`` owns a stream of candidate positions (relative to the landmark): the
-    concatenation of the blocks ``rngs[b].uniform(-1, 1, size=(BLOCK, 2))``.  At each reset of
-    ``b``, particle 0 and then particle 1 take the next candidates of the stream, skipping every
-    candidate that would start arrived (:func:`arrived`).  The reset of many environments at once
-    is vectorised; both forms of the task use this class, so equal seeds give equal episodes.
-    """
-
-    BLOCK = 32
-
-    def __init__(self, rngs: list[np.random.Generator], arrival_radius: float) -> None:
-        self._rngs = rngs
-        self._radius = arrival_radius
-        self._cand = np.empty((len(rngs), self.BLOCK, 2))
-        self._ptr = np.full(len(rngs), self.BLOCK, dtype=np.intp)  # empty: refill on first use
-
-    def _take(self, rows: IntArray) -> FloatArray:
-        for b in rows[self._ptr[rows] >= self.BLOCK]:
-            self._cand[b] = self._rngs[b].uniform(-1.0, 1.0, size=(self.BLOCK, 2))
-            self._ptr[b] = 0
-        out = self._cand[rows, self._ptr[rows]]
-        self._ptr[rows] += 1
-        return out
-
-    def sample(self, rows: IntArray) -> FloatArray:
-        """Positions ``[len(rows), 2, 2]`` for the (distinct) environments ``rows``."""
-        out = np.empty((len(rows), N_PARTICLES, 2))
-        for j in range(N_PARTICLES):
-            pending = np.arange(len(rows))
-            while pending.size:
-                cand = self._take(rows[pending])
-                out[pending, j] = cand
-                pending = pending[arrived(cand, self._radius)]
-        return out
-
-
-def arrived(rel_pos: FloatArray, arrival_radius: float) -> BoolArray:
-    """``|p - L| <= arrival_radius`` for positions relative to the landmark, shape ``[..., 2]``."""
-    return np.asarray(np.sqrt(np.sum(np.square(rel_pos), axis=-1)) <= arrival_radius)
-
-
-def gather_reward(n_arrived: IntArray) -> FloatArray:
-    """Shared reward from the number of arrived particles: ``+5`` (2), ``-2`` (1), ``0`` (0)."""
-    return np.where(n_arrived == 2, REWARD_BOTH, np.where(n_arrived == 1, REWARD_ONE, 0.0))
-
-
-def task_spec(arrival_radius: float, episode_limit: int) -> TaskSpec:
-    """The :class:`TaskSpec` of Particle Gather."""
+def task_spec(variant: Variant) -> TaskSpec:
+    """The :class:`TaskSpec` of a Particle Gather variant (``reward_range`` is per step)."""
     return TaskSpec(
-        name="particle-gather",
+        name=variant.name,
         n_agents=N_AGENTS,
         obs_dim=STATE_DIM,
         state_dim=STATE_DIM,
         action_dim=1,
-        episode_limit=episode_limit,
+        episode_limit=variant.episode_limit,
         action_scale=1.0,
         reward_range=(REWARD_ONE, REWARD_BOTH),
         optimum_value=None,
     )
+
+
+def _episode_info(ret: float, length: int, last_reward: float) -> dict[str, float]:
+    """The PettingZoo ``infos`` entry of an episode's last step (equal to the batched form's
+    ``episode_return`` and ``episode_info`` rows)."""
+    return {
+        "episode_return": ret,
+        "episode_length": float(length),
+        "episode_mean_reward": ret / length,
+        "episode_last_reward": last_reward,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,8 +118,10 @@ def task_spec(arrival_radius: float, episode_limit: int) -> TaskSpec:
 class ParticleGatherParallelEnv(ParallelEnv):  # type: ignore[misc]
     """Reference Particle Gather on mpe2's ``World`` (its own ``World.step`` does the physics).
 
-    ``reset(seed, options={"env_index": b})`` selects the stream :func:`env_rng` ``(seed, b)``
-    (``env_index`` defaults to 0; other option keys are ignored).
+    ``variant`` is a task name of :data:`VARIANTS`; the other parameters replace the variant's
+    defaults (:func:`make_variant`).  ``reset(seed, options={"env_index": b})`` selects the
+    stream :func:`env_rng` ``(seed, b)`` (``env_index`` defaults to 0; other option keys are
+    ignored).
     """
 
     metadata: ClassVar[dict[str, Any]] = {
@@ -183,11 +132,19 @@ class ParticleGatherParallelEnv(ParallelEnv):  # type: ignore[misc]
 
     def __init__(
         self,
-        arrival_radius: float = DEFAULT_ARRIVAL_RADIUS,
-        episode_limit: int = DEFAULT_EPISODE_LIMIT,
+        variant: str = ITERATED,
+        *,
+        arrival_radius: float | None = None,
+        episode_limit: int | None = None,
+        particle_size: float | None = None,
+        start_half_width: float | None = None,
     ) -> None:
-        self.arrival_radius, self.episode_limit = _check_params(arrival_radius, episode_limit)
-        self.spec = task_spec(self.arrival_radius, self.episode_limit)
+        self.variant = make_variant(
+            variant, arrival_radius, episode_limit, particle_size, start_half_width
+        )
+        self.arrival_radius = self.variant.arrival_radius
+        self.episode_limit = self.variant.episode_limit
+        self.spec = task_spec(self.variant)
         world = World()
         world.dim_c = 0
         world.agents = [Agent() for _ in range(N_PARTICLES)]
@@ -195,7 +152,7 @@ class ParticleGatherParallelEnv(ParallelEnv):  # type: ignore[misc]
             particle.name = f"particle_{j}"
             particle.silent = True
             particle.collide = True
-            particle.size = PARTICLE_SIZE
+            particle.size = self.variant.particle_size
         landmark = Landmark()
         landmark.name = "landmark"
         landmark.collide = False
@@ -217,6 +174,7 @@ class ParticleGatherParallelEnv(ParallelEnv):  # type: ignore[misc]
         self.state_space = spaces.Box(-np.inf, np.inf, shape=(STATE_DIM,), dtype=np.float64)
         self._init: InitialPositions | None = None
         self._t = 0
+        self._ret = 0.0
 
     def observation_space(self, agent: str) -> spaces.Box:
         return self._observation_spaces[agent]
@@ -240,17 +198,16 @@ class ParticleGatherParallelEnv(ParallelEnv):  # type: ignore[misc]
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, FloatArray], dict[str, dict[str, Any]]]:
         env_index = int((options or {}).get("env_index", 0))
-        if seed is not None:
-            self._init = InitialPositions([env_rng(int(seed), env_index)], self.arrival_radius)
-        elif self._init is None:
-            rng = np.random.default_rng(np.random.SeedSequence().spawn(1)[0])
-            self._init = InitialPositions([rng], self.arrival_radius)
+        if seed is not None or self._init is None:
+            rng = env_rng(int(seed), env_index) if seed is not None else np.random.default_rng()
+            self._init = initial_positions([rng], self.variant)
         pos = self._init.sample(np.zeros(1, dtype=np.intp))[0]
         for j, particle in enumerate(self.world.agents):
             particle.state.p_pos = self.world.landmarks[0].state.p_pos + pos[j]
             particle.state.p_vel = np.zeros(2)
             particle.state.c = np.zeros(0)
         self._t = 0
+        self._ret = 0.0
         self.agents = list(self.possible_agents)
         return self._obs(), {a: {} for a in self.agents}
 
@@ -289,18 +246,22 @@ class ParticleGatherParallelEnv(ParallelEnv):  # type: ignore[misc]
         rel = np.stack([p.state.p_pos - landmark for p in self.world.agents])
         n_arrived = np.asarray(arrived(rel, self.arrival_radius).sum())
         reward = float(gather_reward(n_arrived))
-        term = bool(n_arrived > 0)
+        self._ret += reward
+        term = self.variant.terminal and bool(n_arrived > 0)
         trunc = (not term) and self._t >= self.episode_limit
         names = self.agents
         obs = self._obs()
+        infos: dict[str, dict[str, Any]] = {a: {} for a in names}
         if term or trunc:
             self.agents = []
+            info = _episode_info(self._ret, self._t, reward)
+            infos = {a: dict(info) for a in names}
         return (
             obs,
             dict.fromkeys(names, reward),
             dict.fromkeys(names, term),
             dict.fromkeys(names, trunc),
-            {a: {} for a in names},
+            infos,
         )
 
     def close(self) -> None:
@@ -317,20 +278,29 @@ class BatchedParticleGather:
 
     Reproduces mpe2's integration order exactly (see the module docstring), vectorised over the
     batch: positions and velocities are ``[B, 2, 2]`` arrays (environment, particle, axis).
-    Actions ``[B, 4, 1]`` reshape to ``[B, 2, 2]`` in the agent layout above.
+    Actions ``[B, 4, 1]`` reshape to ``[B, 2, 2]`` in the agent layout above.  ``variant`` and
+    the parameters as for :class:`ParticleGatherParallelEnv`.
     """
 
     def __init__(
         self,
         num_envs: int,
-        arrival_radius: float = DEFAULT_ARRIVAL_RADIUS,
-        episode_limit: int = DEFAULT_EPISODE_LIMIT,
+        variant: str = ITERATED,
+        *,
+        arrival_radius: float | None = None,
+        episode_limit: int | None = None,
+        particle_size: float | None = None,
+        start_half_width: float | None = None,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1; got {num_envs!r}")
         self.num_envs = num_envs
-        self.arrival_radius, self.episode_limit = _check_params(arrival_radius, episode_limit)
-        self.spec = task_spec(self.arrival_radius, self.episode_limit)
+        self.variant = make_variant(
+            variant, arrival_radius, episode_limit, particle_size, start_half_width
+        )
+        self.arrival_radius = self.variant.arrival_radius
+        self.episode_limit = self.variant.episode_limit
+        self.spec = task_spec(self.variant)
         b = num_envs
         self._pos = np.zeros((b, N_PARTICLES, 2))  # relative to the landmark (at the origin)
         self._vel = np.zeros((b, N_PARTICLES, 2))
@@ -356,13 +326,16 @@ class BatchedParticleGather:
         rngs = [
             np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(self.num_envs)
         ]
-        self._init = InitialPositions(rngs, self.arrival_radius)
+        self._init = initial_positions(rngs, self.variant)
         self._reset_rows(np.arange(self.num_envs))
         state = self._state()
         obs = self._obs(state)
         zeros = np.zeros(self.num_envs)
         no = np.zeros(self.num_envs, dtype=np.bool_)
-        return BatchStep(obs, state, zeros, no, no.copy(), obs.copy(), state.copy(), zeros.copy())
+        info = {k: zeros.copy() for k in EPISODE_INFO_KEYS}
+        return BatchStep(
+            obs, state, zeros, no, no.copy(), obs.copy(), state.copy(), zeros.copy(), info
+        )
 
     def step(self, actions: ArrayLike) -> BatchStep:
         """One physics step of every environment, reward, and automatic reset of finished ones."""
@@ -374,7 +347,8 @@ class BatchedParticleGather:
         delta = self._pos[:, 0] - self._pos[:, 1]
         dist = np.sqrt(np.sum(np.square(delta), axis=-1))
         k = CONTACT_MARGIN
-        penetration = np.logaddexp(0, -(dist - (PARTICLE_SIZE + PARTICLE_SIZE)) / k) * k
+        size = self.variant.particle_size
+        penetration = np.logaddexp(0, -(dist - (size + size)) / k) * k
         contact = CONTACT_FORCE * delta / dist[:, None] * penetration[:, None]
         force[:, 0] = contact + force[:, 0]
         force[:, 1] = -contact + force[:, 1]
@@ -386,12 +360,21 @@ class BatchedParticleGather:
 
         n_arrived = arrived(self._pos, self.arrival_radius).sum(axis=-1)
         reward = gather_reward(n_arrived)
-        terminated = n_arrived > 0
+        if self.variant.terminal:
+            terminated = n_arrived > 0
+        else:
+            terminated = np.zeros(self.num_envs, dtype=np.bool_)
         truncated = ~terminated & (self._t >= self.episode_limit)
         self._ret += reward
         final_state = self._state()
         done = terminated | truncated
         episode_return = np.where(done, self._ret, 0.0)
+        length = self._t.astype(np.float64)
+        info = {
+            "episode_length": np.where(done, length, 0.0),
+            "episode_mean_reward": np.where(done, self._ret / length, 0.0),
+            "episode_last_reward": np.where(done, reward, 0.0),
+        }
         final_obs = self._obs(final_state)
         if done.any():
             self._reset_rows(np.flatnonzero(done))
@@ -408,6 +391,7 @@ class BatchedParticleGather:
             final_obs=final_obs,
             final_state=final_state,
             episode_return=episode_return,
+            episode_info=info,
         )
 
     def close(self) -> None:

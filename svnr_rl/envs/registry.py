@@ -3,8 +3,11 @@
 * ``two-modalities`` -- differential game, paper Sec. 6 (1.1); parameter ``n_agents`` (3);
 * ``max-of-three`` -- differential game, paper Sec. 6 (1.2); ``s2`` (1.5), ``n_agents`` (3);
 * ``differential`` -- any :class:`DifferentialGame`; every field of it is a parameter;
-* ``particle-gather`` -- 2 particles x 2 axis-agents on mpe2 physics; ``arrival_radius`` (0.1),
-  ``episode_limit`` (25);
+* ``particle-gather`` -- 2 particles x 2 axis-agents on mpe2 physics, the paper's iterated game
+  (reward every step, no termination); ``arrival_radius`` (0.4), ``episode_limit`` (25),
+  ``particle_size`` (0.15), ``start_half_width`` (1);
+* ``particle-gather-terminal`` -- the variant that ends at the first arrival; the same
+  parameters, defaults ``arrival_radius`` 0.1, ``particle_size`` 0.05 (the rest as above);
 * ``mamujoco-halfcheetah-2x3``, ``mamujoco-halfcheetah-1p1`` (CoupledHalfCheetah 1p1),
   ``mamujoco-ant-2x4``, ``mamujoco-walker2d-2x3`` -- MaMuJoCo adapters; no parameters;
 * ``gym-pendulum``, ``gym-halfcheetah`` -- single-agent gymnasium tasks as one-agent tasks
@@ -24,6 +27,7 @@ from pettingzoo import ParallelEnv
 from svnr_core.differential_games import DifferentialGame, max_of_three, two_modalities
 from svnr_rl.envs.base import BatchedEnv
 from svnr_rl.envs.differential import DifferentialGameEnv
+from svnr_rl.envs.gather_rules import PARAMS as GATHER_PARAMS
 from svnr_rl.envs.parallel import BatchedParallelEnv
 
 _DIFF_FIELDS = tuple(f.name for f in dataclasses.fields(DifferentialGame))
@@ -33,7 +37,8 @@ TASK_PARAMS: dict[str, tuple[str, ...]] = {
     "two-modalities": ("n_agents",),
     "max-of-three": ("s2", "n_agents"),
     "differential": _DIFF_FIELDS,
-    "particle-gather": ("arrival_radius", "episode_limit"),
+    "particle-gather": GATHER_PARAMS,
+    "particle-gather-terminal": GATHER_PARAMS,
     "mamujoco-halfcheetah-2x3": (),
     "mamujoco-halfcheetah-1p1": (),
     "mamujoco-ant-2x4": (),
@@ -44,6 +49,8 @@ TASK_PARAMS: dict[str, tuple[str, ...]] = {
 
 #: the tasks of the paper (``differential`` is the general family behind the two presets)
 TASKS: tuple[str, ...] = tuple(TASK_PARAMS)
+#: the two variants of Particle Gather (:data:`svnr_rl.envs.particle_gather.VARIANTS`)
+PARTICLE_GATHER_TASKS: tuple[str, ...] = ("particle-gather", "particle-gather-terminal")
 
 #: MaMuJoCo task name -> (scenario, agent_conf) of ``gymnasium_robotics.mamujoco_v1``
 MAMUJOCO_TASKS: dict[str, tuple[str, str]] = {
@@ -86,10 +93,10 @@ def make_batched(task: str, num_envs: int, **params: Any) -> BatchedEnv:
     _check_task(task, params)
     if task in ("two-modalities", "max-of-three", "differential"):
         return DifferentialGameEnv(make_game(task, **params), num_envs, name=task)
-    if task == "particle-gather":
+    if task in PARTICLE_GATHER_TASKS:
         from svnr_rl.envs.particle_gather import BatchedParticleGather
 
-        return BatchedParticleGather(num_envs, **params)
+        return BatchedParticleGather(num_envs, task, **params)
     if task.startswith("gym-"):
         from svnr_rl.envs.gym_single import BatchedGymnasium
 
@@ -107,10 +114,10 @@ def make_parallel(task: str, **params: Any) -> ParallelEnv:
     :class:`BatchedParallelEnv` facade over its batched form (native action units).
     """
     _check_task(task, params)
-    if task == "particle-gather":
+    if task in PARTICLE_GATHER_TASKS:
         from svnr_rl.envs.particle_gather import ParticleGatherParallelEnv
 
-        return ParticleGatherParallelEnv(**params)
+        return ParticleGatherParallelEnv(task, **params)
     env = make_batched(task, 1, **params)
     names: list[str] | None = None
     if task in MAMUJOCO_TASKS:

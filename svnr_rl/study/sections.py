@@ -67,7 +67,9 @@ def gather(ctx: ReportContext) -> list[str]:
         steer_to_landmark_outcomes,
     )
 
-    rows = [(t, s) for t, s in ctx.completed() if t.task.preset == "particle-gather"]
+    # the terminal variant: its replay counts and fixed-policy outcomes are per episode (an
+    # iterated run's are per step: see svnr_rl.particle_gather_card)
+    rows = [(t, s) for t, s in ctx.completed() if t.task.preset == "particle-gather-terminal"]
     if not rows:
         return []
     lines = [
@@ -80,7 +82,7 @@ def gather(ctx: ReportContext) -> list[str]:
     ]
     for policy, radius in (("random", 0.1), ("random", 0.2), ("steer", 0.1), ("steer", 0.2)):
         if policy == "random":
-            counts = random_policy_outcomes("particle-gather", arrival_radius=radius)
+            counts = random_policy_outcomes("particle-gather-terminal", arrival_radius=radius)
         else:
             counts = steer_to_landmark_outcomes(arrival_radius=radius)
         total = sum(counts.values())

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from svnr_rl.config import TASKS, ConfigError, read_config_file
+from svnr_rl.gather_diagnostics import GATHER_TASKS
 from svnr_rl.study.toml_table import Table
 
 __all__ = [
@@ -210,8 +211,10 @@ def _task(t: Table) -> TaskEntry:
         set=t.strings("set"),
         guided_env_steps=t.integer("guided_env_steps", 0, 0, 10**9),
     )
-    if entry.guided_env_steps and name != "particle-gather":
-        raise ConfigError(f"{t.where}.guided_env_steps: defined for particle-gather only")
+    if entry.guided_env_steps and name not in GATHER_TASKS:
+        raise ConfigError(
+            f"{t.where}.guided_env_steps: defined for {' and '.join(GATHER_TASKS)} only"
+        )
     t.done()
     return entry
 
