@@ -88,13 +88,16 @@ def load_run_config(run_dir: Path) -> Config:
         raise ConfigError(f"{str(p)!r}: {exc}") from None
 
 
-def config_differences(a: Config, b: Config) -> list[str]:
-    """``section.field`` names that differ (the free train fields aside), in config order."""
+def config_differences(
+    a: Config, b: Config, free_train_keys: tuple[str, ...] = FREE_TRAIN_KEYS
+) -> list[str]:
+    """``section.field`` names that differ (the ``train`` fields named free aside), in config
+    order.  The default frees what a resume or an evaluation may change."""
     da, db = config_to_dict(a), config_to_dict(b)
     out = []
     for sec in da:
         for key in da[sec]:
-            if sec == "train" and key in FREE_TRAIN_KEYS:
+            if sec == "train" and key in free_train_keys:
                 continue
             if da[sec][key] != db[sec][key]:
                 out.append(f"{sec}.{key}")

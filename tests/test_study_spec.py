@@ -259,3 +259,19 @@ def test_a_tuning_study_is_not_run_as_a_grid(
     f = tune_study(tmp_path / "t.toml")
     assert main(["study", "run", str(f), "--runs", str(tmp_path / "r")]) == 2
     assert "use `study tune`" in capsys.readouterr().err
+
+
+def test_a_run_folder_of_another_configuration_is_refused(tmp_path: Path) -> None:
+    from svnr_rl.config import apply_overrides, resolve_run_length
+    from svnr_rl.run_folder import write_run_config
+    from svnr_rl.study.trials import validate
+
+    (trial, *_) = grid_trials(load_study(grid_study(tmp_path / "s.toml")), tmp_path / "runs")
+    rd = Path(trial.run_dir)
+    rd.mkdir(parents=True)
+    same = resolve_run_length(trial.config())[0]
+    write_run_config(rd, apply_overrides(same, ["train.progress=true", "train.threads=2"]))
+    validate(trial)  # only free fields differ: reused
+    write_run_config(rd, apply_overrides(same, ["train.total_env_steps=256"]))
+    with pytest.raises(ConfigError, match=r"different configuration \(train.total_env_steps\)"):
+        validate(trial)

@@ -23,7 +23,6 @@ from svnr_rl.config import (
     Config,
     ConfigError,
     apply_overrides,
-    config_to_dict,
     preset,
     resolve_run_length,
 )
@@ -150,20 +149,16 @@ class Outcome:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _comparable(d: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    out = {k: dict(v) for k, v in d.items()}
-    for k in _FREE_KEYS:
-        out["train"].pop(k, None)
-    return out
-
-
 def check_same_config(run_dir: Path, cfg: Config) -> None:
     """Refuse a run folder that was trained with another configuration than ``cfg`` (whose
     run length is first resolved to whole evaluation segments, as training records it)."""
-    saved = json.loads((run_dir / "config.json").read_text())
-    if _comparable(saved) != _comparable(config_to_dict(resolve_run_length(cfg)[0])):
+    from svnr_rl.run_folder import config_differences, load_run_config
+
+    diffs = config_differences(load_run_config(run_dir), resolve_run_length(cfg)[0], _FREE_KEYS)
+    if diffs:
         raise ConfigError(
-            f"run folder {str(run_dir)!r} was made with a different configuration; "
+            f"run folder {str(run_dir)!r} was made with a different configuration "
+            f"({', '.join(diffs[:3])}{' ...' if len(diffs) > 3 else ''}); "
             "use another --runs folder (or delete it) to run this study"
         )
 
