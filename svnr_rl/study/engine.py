@@ -196,12 +196,16 @@ class Engine:
             return
         import ray
 
-        for ref in self._flight:
-            ray.cancel(ref, force=True)
+        if self._owns_ray:
+            # shutting our own instance down stops its workers; cancelling first races with
+            # replies in flight (Ray 2.60 aborts the driver: "Tried to complete task that was
+            # not pending")
+            ray.shutdown()
+        else:
+            for ref in self._flight:
+                ray.cancel(ref, force=True)
         self._flight.clear()
         self._queue.clear()
-        if self._owns_ray:
-            ray.shutdown()
         for sig, handler in self._handlers.items():
             signal.signal(sig, handler)
         self._handlers = {}
