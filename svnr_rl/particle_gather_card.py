@@ -108,14 +108,7 @@ def measure(
 ) -> PolicyFigures:
     """Play the first ``episodes_per_env`` episodes of each of ``num_envs`` environments of
     ``variant`` (reset with ``seed``) with ``policy`` and return the figures."""
-    env = BatchedParticleGather(
-        num_envs,
-        variant.name,
-        arrival_radius=variant.arrival_radius,
-        episode_limit=variant.episode_limit,
-        particle_size=variant.particle_size,
-        start_half_width=variant.start_half_width,
-    )
+    env = BatchedParticleGather(num_envs, variant.name, **variant.params())
     step = env.reset(seed)
     done_count = np.zeros(num_envs, dtype=np.int64)
     rets: list[float] = []

@@ -44,14 +44,7 @@ def sac_policy(variant: Variant, steps: int, seed: int) -> Policy:
         def __init__(self) -> None:
             self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(8,), dtype=np.float32)
             self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
-            self._env = BatchedParticleGather(
-                1,
-                variant.name,
-                arrival_radius=variant.arrival_radius,
-                episode_limit=variant.episode_limit,
-                particle_size=variant.particle_size,
-                start_half_width=variant.start_half_width,
-            )
+            self._env = BatchedParticleGather(1, variant.name, **variant.params())
             self._next: FloatArray | None = None
 
         def reset(

@@ -28,6 +28,7 @@ of the task.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,6 +73,15 @@ REWARD_BOTH = 5.0
 REWARD_ONE = -2.0
 
 
+class VariantParams(TypedDict):
+    """The parameters of a variant that a task may override (keyword arguments)."""
+
+    arrival_radius: float
+    episode_limit: int
+    particle_size: float
+    start_half_width: float
+
+
 @dataclass(frozen=True)
 class Variant:
     """One variant of Particle Gather: its task name, whether it terminates at the first
@@ -85,6 +95,15 @@ class Variant:
     episode_limit: int = DEFAULT_EPISODE_LIMIT
     #: redraw particle 1's start while the two particles would start overlapping
     separate_starts: bool = False
+
+    def params(self) -> VariantParams:
+        """The overridable parameters, as keyword arguments of the environments."""
+        return VariantParams(
+            arrival_radius=self.arrival_radius,
+            episode_limit=self.episode_limit,
+            particle_size=self.particle_size,
+            start_half_width=self.start_half_width,
+        )
 
 
 ITERATED = "particle-gather"

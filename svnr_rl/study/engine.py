@@ -10,7 +10,6 @@ starting Ray at all.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -21,8 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from svnr_rl.run_status import is_completed
-from svnr_rl.study.trials import Outcome, Trial, record_failure, run_trial_safe
+from svnr_rl.study.trials import (
+    Outcome,
+    Trial,
+    finished_summary,
+    record_failure,
+    run_trial_safe,
+)
 
 __all__ = ["Engine", "EngineError", "Progress", "finished_outcome", "run_all"]
 
@@ -215,9 +219,8 @@ class Engine:
 def finished_outcome(trial: Trial) -> Outcome | None:
     """The ``reused`` outcome of a completed trial folder (no Ray needed), else ``None``."""
     rd = Path(trial.run_dir)
-    if (rd / "config.json").is_file() and is_completed(rd) and (rd / "summary.json").is_file():
-        return Outcome(trial, "reused", 0.0, summary=json.loads((rd / "summary.json").read_text()))
-    return None
+    done = finished_summary(rd) if (rd / "config.json").is_file() else None
+    return None if done is None else Outcome(trial, "reused", 0.0, summary=done)
 
 
 def run_all(

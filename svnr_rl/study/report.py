@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from svnr_rl.run_status import is_completed
 from svnr_rl.study.context import Cell, ReportContext, fmt
 from svnr_rl.study.spec import StudySpec
-from svnr_rl.study.trials import Trial, grid_trials, read_failure
+from svnr_rl.study.trials import Trial, finished_summary, grid_trials, read_failure
 
 __all__ = ["COMMANDS_LOG", "collect", "log_command", "write_report"]
 
@@ -40,8 +39,8 @@ def collect(spec: StudySpec, runs: Path) -> dict[tuple[str, str], Cell]:
         done, summaries, failures = [], [], []
         for t in trials:
             rd = Path(t.run_dir)
-            if is_completed(rd) and (rd / "summary.json").is_file():
-                s = json.loads((rd / "summary.json").read_text())
+            s = finished_summary(rd)
+            if s is not None:
                 s["run_dir"] = str(rd)
                 done.append(t)
                 summaries.append(s)

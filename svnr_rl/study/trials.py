@@ -36,6 +36,7 @@ __all__ = [
     "Trial",
     "check_same_config",
     "episode_steps",
+    "finished_summary",
     "grid_trials",
     "read_failure",
     "record_failure",
@@ -185,8 +186,9 @@ def run_trial(trial: Trial) -> Outcome:
     if (rd / "config.json").is_file():
         check_same_config(rd, cfg)
         _wait_for_release(rd)
-        if is_completed(rd) and (rd / "summary.json").is_file():
-            return Outcome(trial, "reused", 0.0, summary=_summary(rd))
+        done = finished_summary(rd)
+        if done is not None:
+            return Outcome(trial, "reused", 0.0, summary=done)
         resume(rd, trainer_factory=factory)
         action = "resumed"
     else:
@@ -212,6 +214,13 @@ def _wait_for_release(rd: Path) -> None:
 def _summary(rd: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((rd / "summary.json").read_text())
     return data
+
+
+def finished_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The ``summary.json`` of a run folder that trained to its end, else ``None``."""
+    if is_completed(run_dir) and (run_dir / "summary.json").is_file():
+        return _summary(run_dir)
+    return None
 
 
 def _write_trial_json(trial: Trial) -> None:
