@@ -31,13 +31,28 @@ __all__ = ["DecentralizedAgent", "EvalResult", "decentralize", "evaluate_agents"
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Test returns of ``episodes`` episodes; ``gap = optimum - mean`` if the optimum is known."""
+    """Test returns of ``episodes`` episodes; ``gap = optimum - mean`` if the optimum is known.
+
+    ``last_rewards`` holds the team reward of each kept episode's last step: the paper's figure
+    for an iterated game (Fig. 4 plots "instantaneous rewards"; the iterated Particle Gather
+    reports the reward at the end of the episode, docs/environments.md).
+    """
 
     mean: float
     std: float
     episodes: int
     returns: tuple[float, ...]
     optimum: float | None
+    last_rewards: tuple[float, ...] = ()
+
+    @property
+    def last_reward_mean(self) -> float:
+        """Mean last-step reward of the kept episodes (NaN if none were recorded)."""
+        return float(np.mean(self.last_rewards)) if self.last_rewards else math.nan
+
+    @property
+    def last_reward_std(self) -> float:
+        return float(np.std(self.last_rewards)) if self.last_rewards else math.nan
 
     @property
     def gap(self) -> float | None:
@@ -110,6 +125,7 @@ def evaluate_agents(
     step = env.reset(seed)
     dev, dt = agents[0].device, agents[0].dtype
     returns: list[float] = []
+    last: list[float] = []
     max_steps = (math.ceil(episodes / env.num_envs) + 1) * spec.episode_limit * 4 + 10
     t = 0
     while len(returns) < episodes:
@@ -122,6 +138,7 @@ def evaluate_agents(
         step = env.step(actions.double().cpu().numpy())
         done = np.logical_or(step.terminated, step.truncated)
         returns.extend(float(r) for r in step.episode_return[done])
+        last.extend(float(r) for r in step.reward[done])
         t += 1
     kept = np.asarray(returns[:episodes])
     return EvalResult(
@@ -130,4 +147,5 @@ def evaluate_agents(
         episodes=episodes,
         returns=tuple(float(x) for x in kept),
         optimum=spec.optimum_value,
+        last_rewards=tuple(last[:episodes]),
     )

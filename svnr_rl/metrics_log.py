@@ -154,6 +154,8 @@ def run_summary(
         "seed": cfg.train.seed,
         "final_test_return_mean": final.mean,
         "final_test_return_std": final.std,
+        "final_test_last_reward_mean": final.last_reward_mean,
+        "final_test_last_reward_std": final.last_reward_std,
         "eval_episodes": final.episodes,
         "optimum": final.optimum,
         "gap_to_optimum": final.gap,

@@ -82,7 +82,7 @@ SECTIONS: tuple[str, ...] = (
 #: at most this many training runs per study (grid x seeds, plus trials x tuning seeds)
 MAX_RUNS = 100_000
 _MAX_TRIALS = 10_000
-_METRICS = ("final_test_return_mean", "best_test_return")
+_METRICS = ("final_test_return_mean", "final_test_last_reward_mean", "best_test_return")
 _PARAM_TYPES = ("float", "int", "categorical")
 
 
