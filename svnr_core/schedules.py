@@ -17,7 +17,15 @@ every training method (SVNR and the maximum-entropy baselines) anneals ``alpha``
 
   with ``alpha_start = 1.0``, ``alpha_end = 0.01`` in the paper and ``tau`` fixed per task.
 
-Both accept an optional ``floor``: the returned value is ``max(alpha_t, floor)``.  A floor
+* **Linear decay** (App. H.4.2, Tables 7 and 8: "decaying over 50% of total steps", "Fast /
+  Medium / Slow Linear: 10% / 30% / 80% of T"):
+
+  .. math:: \\alpha_t = \\alpha_{start} + (\\alpha_{end} - \\alpha_{start}) \\min(t / D, 1)
+
+  reaching ``alpha_end`` after the duration ``D`` and staying there.
+
+Every schedule accepts an optional ``floor``: the returned value is
+``max(alpha_t, floor)``.  A floor
 guards the importance-sampled soft value ``alpha * logsumexp(Q / alpha)`` against a vanishing
 temperature (NOTES.md: below ``alpha`` of about 0.08 the log-mean-exp must be computed in log
 space; a floor of ``0`` keeps the schedule exact).
@@ -29,7 +37,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["alpha_constant", "alpha_exponential", "alpha_paper_f2"]
+__all__ = ["alpha_constant", "alpha_exponential", "alpha_linear", "alpha_paper_f2"]
 
 
 def _finite(name: str, value: float) -> float:
@@ -109,6 +117,28 @@ def alpha_exponential(
     a1 = _positive("alpha_end", alpha_end)
     tt = _positive("tau", tau)
     return _apply_floor(a1 + (a0 - a1) * math.exp(-t / tt), floor)
+
+
+def alpha_linear(
+    step: float,
+    alpha_start: float,
+    alpha_end: float,
+    duration: float,
+    *,
+    floor: float = 0.0,
+) -> float:
+    """App. H.4.2 linear decay: ``alpha_start + (alpha_end - alpha_start) * min(step / D, 1)``.
+
+    ``alpha_start, alpha_end > 0`` (either order), ``duration D > 0`` in the units of ``step``
+    (Table 8 states it as a share of the run: the caller converts), ``floor >= 0``.  Both ends
+    must be positive because the soft methods divide by ``alpha``; Table 7's "final alpha 0"
+    is therefore run with a small positive end (``studies/alpha_sensitivity.toml`` says which).
+    """
+    t = _non_negative("step", step)
+    a0 = _positive("alpha_start", alpha_start)
+    a1 = _positive("alpha_end", alpha_end)
+    d = _positive("duration", duration)
+    return _apply_floor(a0 + (a1 - a0) * min(t / d, 1.0), floor)
 
 
 def alpha_constant(step: float, alpha: float, *, floor: float = 0.0) -> float:

@@ -179,6 +179,7 @@ class AlphaConfig:
 
     ``paper-f2``: ``alpha_end + bonus * exp(-rate * max(t - delay, 0))`` (App. F.2);
     ``exponential``: Eq. 20 with ``alpha_start``, ``alpha_end``, ``tau``;
+    ``linear``: from ``alpha_start`` to ``alpha_end`` over ``duration`` (App. H.4.2);
     ``constant``: ``alpha_end`` throughout.  ``floor`` bounds every schedule from below.
     """
 
@@ -190,12 +191,13 @@ class AlphaConfig:
     bonus: float = 500.0
     rate: float = 0.004
     delay: float = 10.0
+    duration: float = 2000.0
     floor: float = 0.0
 
     def __post_init__(self) -> None:
         choice("alpha", self, "schedule", SCHEDULES)
         choice("alpha", self, "clock", CLOCKS)
-        pos_float("alpha", self, "alpha_start", "alpha_end", "tau", "rate")
+        pos_float("alpha", self, "alpha_start", "alpha_end", "tau", "rate", "duration")
         nonneg_float("alpha", self, "bonus", "delay", "floor")
 
     def value(self, step: int) -> float:
@@ -214,6 +216,10 @@ class AlphaConfig:
         if self.schedule == "exponential":
             return schedules.alpha_exponential(
                 step, self.alpha_start, self.alpha_end, self.tau, floor=self.floor
+            )
+        if self.schedule == "linear":
+            return schedules.alpha_linear(
+                step, self.alpha_start, self.alpha_end, self.duration, floor=self.floor
             )
         return schedules.alpha_constant(step, self.alpha_end, floor=self.floor)
 

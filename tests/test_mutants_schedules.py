@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from svnr_core.schedules import alpha_constant, alpha_exponential, alpha_paper_f2
+from svnr_core.schedules import alpha_constant, alpha_exponential, alpha_linear, alpha_paper_f2
 
 NAN = float("nan")
 
@@ -32,6 +32,12 @@ INVALID: list[tuple[Callable[[], float], str, str]] = [
     (lambda: alpha_exponential(0, 1.0, NAN, 10.0), "alpha_end", "must be finite"),
     (lambda: alpha_exponential(0, 1.0, 0.01, -1.0), "tau", "must be > 0"),
     (lambda: alpha_exponential(0, 1.0, 0.01, 10.0, floor=-1.0), "floor", "must be >= 0"),
+    (lambda: alpha_linear(-1, 1.0, 0.01, 10.0), "step", "must be >= 0"),
+    (lambda: alpha_linear(0, 0.0, 0.01, 10.0), "alpha_start", "must be > 0"),
+    (lambda: alpha_linear(0, 1.0, 0.0, 10.0), "alpha_end", "must be > 0"),
+    (lambda: alpha_linear(0, 1.0, 0.01, NAN), "duration", "must be finite"),
+    (lambda: alpha_linear(0, 1.0, 0.01, -1.0), "duration", "must be > 0"),
+    (lambda: alpha_linear(0, 1.0, 0.01, 10.0, floor=-1.0), "floor", "must be >= 0"),
     (lambda: alpha_constant(-1, 1.0), "step", "must be >= 0"),
     (lambda: alpha_constant(NAN, 1.0), "step", "must be finite"),
     (lambda: alpha_constant(0, 0.0), "alpha", "must be > 0"),
