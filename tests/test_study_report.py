@@ -76,3 +76,39 @@ def test_an_empty_runs_folder_gives_a_report_of_nothing_run(tmp_path: Path) -> N
     md = write_report(_spec(), tmp_path / "runs", tmp_path / "out").read_text()
     assert "| svnr | not run | 9.71 ± 0.20 | not run | — |" in md
     assert "(no command logged)" in md
+
+
+def test_gather_section_bounds_the_critic_of_both_particle_gather_variants(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from svnr_rl.gather_diagnostics import gather_diagnostics, soft_value_bound
+    from svnr_rl.train import train
+    from tests.rl_helpers import tiny_config
+
+    spec = parse_study(
+        {
+            "study": {"name": "g", "seeds": [0]},
+            "task": [
+                {"key": "pg", "preset": "particle-gather"},
+                {"key": "pgt", "preset": "particle-gather-terminal"},
+            ],
+            "method": [{"key": "svnr", "method": "svnr"}],
+            "report": {"sections": ["gather"]},
+        }
+    )
+    runs = tmp_path / "runs"
+    for trial in grid_trials(spec, runs):
+        res = train(tiny_config(tmp_path / "train" / trial.task.key, task=trial.task.preset))
+        shutil.copytree(res.run_dir, trial.run_dir)
+    md = write_report(spec, runs, tmp_path / "out").read_text()
+    rows = {r.split(" | ")[0][2:]: r.split(" | ") for r in md.splitlines() if r.startswith("| pg")}
+    assert rows["pg"][1] == "iterated" and rows["pgt"][1] == "terminal"
+    for key, task in (("pg", "particle-gather"), ("pgt", "particle-gather-terminal")):
+        d = gather_diagnostics(runs / key / "svnr" / "seed0")
+        assert rows[key][9] == f"{d.q_mean:.2f}"
+        assert rows[key][11] == f"{soft_value_bound(d.alpha, 0.99, task):.2f}"
+    # the iterated run records its last-step reward; the fixed policies are the terminal game's
+    assert rows["pg"][5] != "—"
+    assert "| steer | 0.1 |" in md

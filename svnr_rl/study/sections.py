@@ -13,6 +13,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from svnr_rl.study.context import ReportContext
+    from svnr_rl.study.trials import Trial
 
 __all__ = ["gather", "guided", "tuning", "two_modalities"]
 
@@ -59,23 +60,29 @@ def two_modalities(ctx: ReportContext) -> list[str]:
 
 
 def gather(ctx: ReportContext) -> list[str]:
-    """Episodes of fixed policies (random, uncoordinated steering) at two arrival radii, and
-    what each Particle Gather run's replay holds and its critic believes at the end."""
-    from svnr_rl.gather_diagnostics import (
-        gather_diagnostics,
-        random_policy_outcomes,
-        steer_to_landmark_outcomes,
-    )
+    """Episodes of fixed policies (random, uncoordinated steering) at two arrival radii (the
+    terminal variant), and what each Particle Gather run's replay holds and its critic believes
+    at the end, against the largest soft value any state-action can have (either variant)."""
+    from svnr_rl.gather_diagnostics import GATHER_TASKS
 
-    # the terminal variant: its replay counts and fixed-policy outcomes are per episode (an
-    # iterated run's are per step: see svnr_rl.particle_gather_card)
-    rows = [(t, s) for t, s in ctx.completed() if t.task.preset == "particle-gather-terminal"]
+    rows = [(t, s) for t, s in ctx.completed() if t.task.preset in GATHER_TASKS]
     if not rows:
         return []
+    lines: list[str] = []
+    if any(t.task.preset == "particle-gather-terminal" for t, _ in rows):
+        lines += [*_fixed_policy_table(), ""]
+    return lines + _critic_table(rows)
+
+
+def _fixed_policy_table() -> list[str]:
+    """Episode outcomes of random actions and of uncoordinated steering (terminal variant; an
+    iterated variant's fixed policies are in its learnability card)."""
+    from svnr_rl.gather_diagnostics import random_policy_outcomes, steer_to_landmark_outcomes
+
     lines = [
-        "Episodes of two fixed policies over 64 environments x 4000 steps (seed 0): uniform",
-        "random actions, and every agent steering its particle straight to the landmark",
-        "(`svnr_rl.gather_diagnostics.steer_to_landmark_outcomes`, no coordination):",
+        "Episodes of two fixed policies over 64 environments x 4000 steps (seed 0), terminal",
+        "variant: uniform random actions, and every agent steering its particle straight to the",
+        "landmark (`svnr_rl.gather_diagnostics.steer_to_landmark_outcomes`, no coordination):",
         "",
         "| policy | arrival radius | episodes | return -2 | return 0 | return 5 |",
         "|---|---|---|---|---|---|",
@@ -91,22 +98,38 @@ def gather(ctx: ReportContext) -> list[str]:
             + " | ".join(f"{counts.get(k, 0)} ({counts.get(k, 0) / total:.2%})" for k in (-2, 0, 5))
             + " |"
         )
-    lines += [
-        "",
+    return lines
+
+
+def _critic_table(rows: list[tuple[Trial, dict[str, Any]]]) -> list[str]:
+    """Replay contents and the critic's ``Q`` per run, with :func:`soft_value_bound`."""
+    from svnr_rl.gather_diagnostics import gather_diagnostics, soft_value_bound
+
+    lines = [
         "What each run's critic saw and believes at the end (`gather_diagnostics`: rewards in",
-        "the whole replay buffer; `Q` on 1024 replay transitions, divided by the reward scale;",
-        "the true return of any episode lies in [-2, 5]):",
+        "the whole replay buffer, per transition: in the terminal variant a +5 / -2 ends an",
+        "episode, in the iterated one it is a step with both / one particle inside the disc;",
+        "`Q` on 1024 replay transitions, divided by the reward scale; *bound*: the largest soft",
+        "value any state-action can have at the run's final alpha, `soft_value_bound`: terminal",
+        "5 + alpha 4 log 2 / (1 - gamma), iterated (5 + alpha 4 log 2) / (1 - gamma), since a",
+        "time limit is bootstrapped; a mean `Q` above it is overestimation):",
         "",
-        "| task | method | seed | final test return | transitions | +5 in replay "
-        "| -2 in replay | Q mean | Q max | final alpha |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| task | variant | method | seed | final test return | last-step reward | transitions "
+        "| +5 in replay | -2 in replay | Q mean | Q max | bound | final alpha |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t, s in rows:
-        d = gather_diagnostics(Path(s["run_dir"]))
+        run_dir = Path(s["run_dir"])
+        d = gather_diagnostics(run_dir)
+        gamma = float(json.loads((run_dir / "config.json").read_text())["algo"]["gamma"])
+        last = s.get("final_test_last_reward_mean")
+        last_text = "—" if last is None else f"{last:.2f}"
+        variant = "terminal" if d.task == "particle-gather-terminal" else "iterated"
         lines.append(
-            f"| {t.task.key} | {t.method.key} | {t.seed} | {s['final_test_return_mean']:.2f} | "
-            f"{d.transitions} | {d.joint_arrivals} | {d.lone_arrivals} | {d.q_mean:.2f} | "
-            f"{d.q_max:.2f} | {d.alpha:.3f} |"
+            f"| {t.task.key} | {variant} | {t.method.key} | {t.seed} | "
+            f"{s['final_test_return_mean']:.2f} | {last_text} | {d.transitions} | "
+            f"{d.joint_arrivals} | {d.lone_arrivals} | {d.q_mean:.2f} | {d.q_max:.2f} | "
+            f"{soft_value_bound(d.alpha, gamma, d.task):.2f} | {d.alpha:.3f} |"
         )
     return lines
 
