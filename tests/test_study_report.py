@@ -104,7 +104,8 @@ def test_gather_section_bounds_the_critic_of_both_particle_gather_variants(
         shutil.copytree(res.run_dir, trial.run_dir)
     md = write_report(spec, runs, tmp_path / "out").read_text()
     rows = {r.split(" | ")[0][2:]: r.split(" | ") for r in md.splitlines() if r.startswith("| pg")}
-    assert rows["pg"][1] == "iterated" and rows["pgt"][1] == "terminal"
+    assert rows["pg"][1] == "iterated"
+    assert rows["pgt"][1] == "terminal"
     for key, task in (("pg", "particle-gather"), ("pgt", "particle-gather-terminal")):
         d = gather_diagnostics(runs / key / "svnr" / "seed0")
         assert rows[key][9] == f"{d.q_mean:.2f}"
