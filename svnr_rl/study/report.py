@@ -122,15 +122,24 @@ def section_runs(ctx: ReportContext) -> list[str]:
 
 
 def section_per_seed(ctx: ReportContext) -> list[str]:
-    lines = ["| Method | Task | Final value per seed |", "|---|---|---|"]
+    """The metric of every seed; the episode return beside it where the metric is another
+    figure (e.g. the last step's reward of an iterated game)."""
+    metric = ctx.spec.metric
+    with_return = metric != "final_test_return_mean"
+    head = f"Final `{metric}` per seed" + (" (episode return)" if with_return else "")
+    lines = [f"| Method | Task | {head} |", "|---|---|---|"]
     for m in ctx.spec.methods:
         for t in ctx.spec.tasks:
             c = ctx.cell(t.key, m.key)
             if c.summaries:
-                vals = c.values(ctx.spec.metric)
+                vals = c.values(metric)
+                rets = c.values("final_test_return_mean")
                 lines.append(
                     f"| {m.title} | {t.title} | "
-                    + ", ".join(f"{tr.seed}: {v:.2f}" for tr, v in zip(c.trials, vals, strict=True))
+                    + ", ".join(
+                        f"{tr.seed}: {v:.2f}" + (f" ({r:.2f})" if with_return else "")
+                        for tr, v, r in zip(c.trials, vals, rets, strict=True)
+                    )
                     + " |"
                 )
     return ["### Per seed", "", *lines]
