@@ -21,6 +21,7 @@ from svnr_rl.agents import Agent, MADDPGAgent, SVNRAgent
 from svnr_rl.agents.masac import MASACAgent
 from svnr_rl.agents.masql import MASQLAgent
 from svnr_rl.agents.pr2 import PR2Agent
+from svnr_rl.agents.pr2_svgd import PR2SVGDAgent
 from svnr_rl.agents.rommeo import ROMMEOAgent
 from svnr_rl.config import AlgoConfig, preset
 from svnr_rl.envs.base import TaskSpec
@@ -36,6 +37,7 @@ METHODS: dict[str, tuple[type[Agent], str]] = {
     "maddpg": (MADDPGAgent, "nested"),
     "masql": (MASQLAgent, "nested"),
     "pr2": (PR2Agent, "nested"),
+    "pr2-svgd": (PR2SVGDAgent, "nested"),
     "rommeo": (ROMMEOAgent, "nested"),
     "masac": (MASACAgent, "nested"),
     "svnr-m": (SVNRAgent, "empty"),

@@ -201,6 +201,27 @@ class DifferentialGame:
         reward = np.asarray(np.maximum(g1, g2), dtype=np.float64)
         return reward, np.where(first, grad1, grad2)
 
+    # ------------------------------------------------------------------ coordination
+
+    def miscoordinated(self, u: object) -> FloatArray:
+        """``1.0`` where the agents do not all lean to the same branch, else ``0.0`` (shape
+        ``[...]`` for joint actions ``u [..., N]``, native units).
+
+        Agent ``i`` leans to branch 2 when its action is nearer that branch's centre coordinate,
+        ``|u_i - m_{2,i}| < |u_i - m_{1,i}|``, else to branch 1.  A joint action whose agents
+        lean to different branches sits between the optima, on neither: for *Two Modalities*
+        the failure of independent execution that the coordination study counts; for *Max of
+        Three* a split between the local and the global optimum.
+        """
+        x = np.asarray(self._validate(np.asarray(u, dtype=np.float64))[0])
+        lean2 = np.abs(x - np.asarray(self.centre2)) < np.abs(x - np.asarray(self.centre1))
+        together = np.all(lean2, axis=-1) | np.all(~lean2, axis=-1)
+        return np.where(together, 0.0, 1.0)
+
+    def episode_figures(self, u: object) -> dict[str, FloatArray]:
+        """``{"miscoordinated": ...}`` of joint actions ``u`` (:meth:`miscoordinated`)."""
+        return {"miscoordinated": self.miscoordinated(u)}
+
     # ------------------------------------------------------------------ optima
 
     def branch_maximisers(self) -> tuple[FloatArray, FloatArray]:

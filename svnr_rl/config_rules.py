@@ -49,12 +49,23 @@ TASKS: tuple[str, ...] = (
     "mamujoco-walker2d-2x3",
     "gym-pendulum",
     "gym-halfcheetah",
+    "two-optima-symmetric",
+    "continuous-climbing",
+    "continuous-penalty",
 )
-#: The single-step differential games: training records their joint actions, and their figures
-#: (joint actions, converged samples, mass near the optima) are drawn (:mod:`svnr_rl.plots`).
-DIFFERENTIAL_TASKS: tuple[str, ...] = ("max-of-three", "two-modalities")
+#: The single-step games (the paper's differential games and the coordination games of
+#: :mod:`svnr_core.coordination_games`): training records their joint actions, and for 3 agents
+#: their figures (joint actions, converged samples, mass near the optima) are drawn
+#: (:mod:`svnr_rl.plots`).
+DIFFERENTIAL_TASKS: tuple[str, ...] = (
+    "max-of-three",
+    "two-modalities",
+    "two-optima-symmetric",
+    "continuous-climbing",
+    "continuous-penalty",
+)
 #: Training methods; baselines register further names in :mod:`svnr_rl.agents`.
-METHODS: tuple[str, ...] = ("svnr", "maddpg", "masql", "pr2", "rommeo", "masac")
+METHODS: tuple[str, ...] = ("svnr", "maddpg", "masql", "pr2", "pr2-svgd", "rommeo", "masac", "mmq")
 #: Named negotiation topologies (App. H.3); an explicit ``"1:;2:1;3:1,2"`` list is also accepted.
 TOPOLOGIES: tuple[str, ...] = ("nested", "full", "empty", "random-peers")
 SCHEDULES: tuple[str, ...] = ("paper-f2", "exponential", "linear", "constant")

@@ -36,12 +36,15 @@ from svnr_rl.topology import parse_topology
 
 __all__ = ["AlgoConfig", "AlphaConfig", "Config", "EnvConfig", "TrainConfig"]
 
+#: the tasks whose number of agents is a parameter (the continuous matrix games have exactly 2)
+_N_AGENTS_TASKS: tuple[str, ...] = ("max-of-three", "two-modalities", "two-optima-symmetric")
+
 
 @dataclass(frozen=True)
 class EnvConfig:
     """Task selection. ``s2`` is the *Max of Three* basin width (paper: 3.0, 2.0, 1.5);
     ``n_agents`` the number of agents of a differential game (0: the paper's 3; 1 makes the
-    game a single-agent task, e.g. for MASAC = SAC)."""
+    game a single-agent task, e.g. for MASAC = SAC) or of ``two-optima-symmetric`` (0: 3; >= 2)."""
 
     task: str = "max-of-three"
     s2: float = 1.5
@@ -55,8 +58,11 @@ class EnvConfig:
         nonneg_int("env", self, "n_agents")
         pos_int("env", self, "num_envs", "eval_num_envs")
         at_most("env", self, LIMITS["env"])
-        if self.n_agents and self.task not in ("max-of-three", "two-modalities"):
-            fail("env.n_agents", f"applies only to the differential games; task is {self.task}")
+        if self.n_agents and self.task not in _N_AGENTS_TASKS:
+            fail(
+                "env.n_agents",
+                f"applies only to {', '.join(_N_AGENTS_TASKS)}; task is {self.task}",
+            )
 
     def make_params(self) -> dict[str, Any]:
         """Keyword parameters for ``make_batched`` of this task."""

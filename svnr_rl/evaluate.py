@@ -8,14 +8,15 @@ the method's own :meth:`~svnr_rl.agents.base.Agent.act_one` on identical inputs,
 together reproduce the centralized joint action exactly (tested in ``tests/test_rl_noise.py``).
 
 :func:`evaluate_agents` runs test episodes with such agents and returns an :class:`EvalResult`
-(mean +- std of episode returns and the gap to the known optimum).
+(mean +- std of episode returns, the gap to the known optimum, and the mean of each of the task's
+per-episode figures, ``BatchStep.episode_info``, over the kept episodes).
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -36,6 +37,10 @@ class EvalResult:
     ``last_rewards`` holds the team reward of each kept episode's last step: the paper's figure
     for an iterated game (Fig. 4 plots "instantaneous rewards"; the iterated Particle Gather
     reports the reward at the end of the episode, docs/environments.md).
+
+    ``info_means`` maps each key of the task's ``BatchStep.episode_info`` to its mean over the
+    kept episodes (e.g. ``miscoordinated``, the share of miscoordinated test episodes of a
+    coordination game); empty for tasks that report none.
     """
 
     mean: float
@@ -44,6 +49,7 @@ class EvalResult:
     returns: tuple[float, ...]
     optimum: float | None
     last_rewards: tuple[float, ...] = ()
+    info_means: dict[str, float] = field(default_factory=dict)
 
     @property
     def last_reward_mean(self) -> float:
@@ -126,6 +132,7 @@ def evaluate_agents(
     dev, dt = agents[0].device, agents[0].dtype
     returns: list[float] = []
     last: list[float] = []
+    infos: dict[str, list[float]] = {}  # episode_info key -> one value per finished episode
     max_steps = (math.ceil(episodes / env.num_envs) + 1) * spec.episode_limit * 4 + 10
     t = 0
     while len(returns) < episodes:
@@ -139,6 +146,8 @@ def evaluate_agents(
         done = np.logical_or(step.terminated, step.truncated)
         returns.extend(float(r) for r in step.episode_return[done])
         last.extend(float(r) for r in step.reward[done])
+        for key, values in step.episode_info.items():
+            infos.setdefault(key, []).extend(float(v) for v in values[done])
         t += 1
     kept = np.asarray(returns[:episodes])
     return EvalResult(
@@ -148,4 +157,7 @@ def evaluate_agents(
         returns=tuple(float(x) for x in kept),
         optimum=spec.optimum_value,
         last_rewards=tuple(last[:episodes]),
+        # the same first ``episodes`` episodes as the returns (a task reports its keys at every
+        # step; a key missing from some steps would be averaged over the episodes it has)
+        info_means={k: float(np.mean(v[:episodes])) for k, v in infos.items() if v},
     )

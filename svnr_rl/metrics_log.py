@@ -53,6 +53,17 @@ _INT_COLUMNS = ("segment", "env_steps", "updates", "episodes")
 TARGET_RETURN = {"max-of-three": 9.5, "two-modalities": 9.5, "particle-gather-terminal": 4.5}
 
 
+#: summary keys of the final test that a task's episode figure must not overwrite
+_FIXED_KEYS = frozenset(
+    {
+        "final_test_return_mean",
+        "final_test_return_std",
+        "final_test_last_reward_mean",
+        "final_test_last_reward_std",
+    }
+)
+
+
 def _mean(xs: list[float]) -> float:
     return float(np.mean(xs)) if xs else math.nan
 
@@ -147,7 +158,12 @@ def run_summary(
     device: str,
     extra: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The contents of ``summary.json``: final test return, gap, cost, figures' numbers."""
+    """The contents of ``summary.json``: final test return, gap, cost, figures' numbers.
+
+    Each per-episode figure of the task (:attr:`EvalResult.info_means`) is written as
+    ``final_test_<key>_mean`` (e.g. ``final_test_miscoordinated_mean``), unless that name is
+    already one of the keys above (those keep their meaning).
+    """
     return {
         "task": cfg.env.task,
         "method": cfg.algo.method,
@@ -156,6 +172,11 @@ def run_summary(
         "final_test_return_std": final.std,
         "final_test_last_reward_mean": final.last_reward_mean,
         "final_test_last_reward_std": final.last_reward_std,
+        **{
+            f"final_test_{key}_mean": value
+            for key, value in final.info_means.items()
+            if f"final_test_{key}_mean" not in _FIXED_KEYS
+        },
         "eval_episodes": final.episodes,
         "optimum": final.optimum,
         "gap_to_optimum": final.gap,

@@ -36,6 +36,10 @@ _TWO_MODALITIES_ALPHA = AlphaConfig(
 )
 
 
+#: the coordination games (svnr_core.coordination_games): Max of Three's preset
+_COORDINATION_TASKS = ("two-optima-symmetric", "continuous-climbing", "continuous-penalty")
+
+
 #: MaMuJoCo (and, with twin critics, the single-agent gymnasium tasks): SAC's sizes and rates
 _MAMUJOCO_ALGO = AlgoConfig(
     hidden=(256, 256),
@@ -63,6 +67,12 @@ def preset(task: str, *, s2: float | None = None) -> Config:
         return Config(env=env)
     if task == "two-modalities":
         return Config(env=env, algo=_TWO_MODALITIES_ALGO, alpha=_TWO_MODALITIES_ALPHA)
+    if task in _COORDINATION_TASKS:
+        # Max of Three's defaults, unchanged: the same kind of task (one step, one constant
+        # observation, 3 or 2 scalar actions, rewards of the same magnitude), and no run has been
+        # made on these games yet to tune anything against.  Keeping one preset for all single-
+        # step games also makes their results comparable with Max of Three's.
+        return Config(env=env)
     if task in ("particle-gather", "particle-gather-terminal"):
         # The terminal variant keeps exactly the preset its committed results were made with.
         # The iterated variant (the paper's game) starts from the same values: no training has

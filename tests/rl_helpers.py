@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from svnr_rl.config import Config, apply_overrides, preset
+from svnr_rl.envs.base import TaskSpec
+from svnr_rl.replay import Batch
 
 TINY = [
     "env.num_envs=8",
@@ -31,3 +35,19 @@ TINY_SET = [a for item in TINY for a in ("--set", item)]
 def tiny_config(out: Path, *extra: str, task: str = "max-of-three") -> Config:
     """A seconds-long config of ``task`` writing run folders under ``out``."""
     return apply_overrides(preset(task), [*TINY, f'train.out_dir="{out}"', *extra])
+
+
+def random_batch(spec: TaskSpec, b: int, dtype: torch.dtype = torch.float32) -> Batch:
+    """A replay batch of ``b`` random transitions of ``spec``'s shapes (seeded, not terminal);
+    actions inside (-0.9, 0.9) so that squashed scores stay finite."""
+    g = torch.Generator().manual_seed(0)
+    n, o, s, a = spec.n_agents, spec.obs_dim, spec.state_dim, spec.action_dim
+    return Batch(
+        obs=torch.randn(b, n, o, generator=g, dtype=dtype),
+        state=torch.randn(b, s, generator=g, dtype=dtype),
+        action=torch.rand(b, n, a, generator=g, dtype=dtype) * 1.8 - 0.9,
+        reward=torch.randn(b, generator=g, dtype=dtype),
+        next_obs=torch.randn(b, n, o, generator=g, dtype=dtype),
+        next_state=torch.randn(b, s, generator=g, dtype=dtype),
+        terminated=torch.zeros(b, dtype=dtype),
+    )

@@ -1,4 +1,5 @@
-"""The baselines MASQL, PR2 and ROMMEO: losses on tiny inputs with hand values, gradient flow,
+"""The baselines MASQL, PR2-SVGD (our former PR2; the paper form is tested in test_pr2.py),
+ROMMEO and MASAC: losses on tiny inputs with hand values, gradient flow,
 execution, checkpoints, and a few training steps of each through the shared loop."""
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from svnr_core.stein import svgd_direction
 from svnr_rl.agents import AGENTS, Agent, make_agent
 from svnr_rl.agents.masac import MASACAgent
 from svnr_rl.agents.masql import MASQLAgent, own_noise_only
-from svnr_rl.agents.pr2 import PR2Agent, assemble_joint
+from svnr_rl.agents.opponent import assemble_joint
+from svnr_rl.agents.pr2_svgd import PR2SVGDAgent
 from svnr_rl.agents.rommeo import ROMMEOAgent, TanhGaussian, prior_term, tanh_gaussian_log_prob
 from svnr_rl.config import AlgoConfig
 from svnr_rl.critic import squashed_score, uniform_soft_value
@@ -24,13 +26,13 @@ from svnr_rl.envs.base import TaskSpec
 from svnr_rl.evaluate import decentralize
 from svnr_rl.replay import Batch
 from svnr_rl.train import train
-from tests.rl_helpers import tiny_config
+from tests.rl_helpers import random_batch, tiny_config
 
 SPEC = TaskSpec(name="toy", n_agents=3, obs_dim=2, state_dim=3, action_dim=1, episode_limit=5)
 CPU = torch.device("cpu")
 BASELINES: dict[str, type[Agent]] = {
     "masql": MASQLAgent,
-    "pr2": PR2Agent,
+    "pr2-svgd": PR2SVGDAgent,
     "rommeo": ROMMEOAgent,
     "masac": MASACAgent,
 }
@@ -59,17 +61,7 @@ class QuadraticCritic(nn.Module):
 
 
 def _batch(b: int, spec: TaskSpec = SPEC, dtype: torch.dtype = torch.float32) -> Batch:
-    g = torch.Generator().manual_seed(0)
-    n, o, s, a = spec.n_agents, spec.obs_dim, spec.state_dim, spec.action_dim
-    return Batch(
-        obs=torch.randn(b, n, o, generator=g, dtype=dtype),
-        state=torch.randn(b, s, generator=g, dtype=dtype),
-        action=torch.rand(b, n, a, generator=g, dtype=dtype) * 1.8 - 0.9,
-        reward=torch.randn(b, generator=g, dtype=dtype),
-        next_obs=torch.randn(b, n, o, generator=g, dtype=dtype),
-        next_state=torch.randn(b, s, generator=g, dtype=dtype),
-        terminated=torch.zeros(b, dtype=dtype),
-    )
+    return random_batch(spec, b, dtype)
 
 
 def _agent(cls: type[Agent], dtype: torch.dtype = torch.float32, **kw: Any) -> Any:
@@ -151,7 +143,7 @@ def test_masql_samplers_concentrate_on_the_critics_maximum() -> None:
     assert (u.mean(dim=(1, 2)) - centre).abs().max() < 0.05
 
 
-# ------------------------------------------------------------------------------------- PR2
+# -------------------------------------------------------------------------------- PR2-SVGD
 
 
 def test_assemble_joint_places_the_own_action_at_its_index() -> None:
@@ -164,8 +156,8 @@ def test_assemble_joint_places_the_own_action_at_its_index() -> None:
         assemble_joint(own, torch.zeros(1, 3), 0, 3)
 
 
-def test_pr2_opponent_model_shape_and_gradient_flow() -> None:
-    agent = _agent(PR2Agent, num_particles=6)
+def test_pr2_svgd_opponent_model_shape_and_gradient_flow() -> None:
+    agent = _agent(PR2SVGDAgent, num_particles=6)
     agent.critic = QuadraticCritic(torch.zeros(3), 1.0)
     obs, state = torch.randn(4, 2), torch.randn(4, 3)
     own = torch.rand(4, 1) * 2 - 1
@@ -199,12 +191,12 @@ def test_pr2_opponent_model_shape_and_gradient_flow() -> None:
     assert g["opp0"] == g["opp1"] == g["opp2"] == 0
 
 
-def test_pr2_feeds_its_own_sampled_actions_on_current_observations(
+def test_pr2_svgd_feeds_its_own_sampled_actions_on_current_observations(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The two defects of the older public code are absent: the opponent model is conditioned
     on the agent's own sampled actions (not the buffer's) and both losses see ``obs``."""
-    agent = _agent(PR2Agent, num_particles=4, policy_batch_size=8)
+    agent = _agent(PR2SVGDAgent, num_particles=4, policy_batch_size=8)
     batch = _batch(8)
     seen: dict[int, dict[str, Tensor]] = {}
     pol, opp = agent.policy_loss, agent.opponent_loss
@@ -229,14 +221,14 @@ def test_pr2_feeds_its_own_sampled_actions_on_current_observations(
         assert torch.equal(seen[i]["opp_obs"], batch.obs[:, i])
 
 
-def test_pr2_policy_score_is_the_partial_derivative_at_the_opponents_answer(
+def test_pr2_svgd_policy_score_is_the_partial_derivative_at_the_opponents_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The score of the marginal ``alpha log int exp(Q / alpha) du_{-i}`` is
     ``E_rho[partial_{u_i} Q] / alpha``.  With ``Q = u_1 + u_2 + u_3`` and an opponent model that
     answers ``u_{-1} = (2 u_1, 2 u_1)`` it is ``1 / alpha`` plus the tanh term
     ``-2 u / (1 - u^2 + 1e-6)``; differentiating through the answer would give ``5 / alpha``."""
-    agent = _agent(PR2Agent, torch.float64, num_particles=4)
+    agent = _agent(PR2SVGDAgent, torch.float64, num_particles=4)
 
     class Linear(nn.Module):
         def q_min(self, state: Tensor, u: Tensor) -> Tensor:
@@ -257,18 +249,18 @@ def test_pr2_policy_score_is_the_partial_derivative_at_the_opponents_answer(
         out: Tensor = svgd_direction(x, score)
         return out
 
-    monkeypatch.setattr("svnr_rl.agents.pr2.svgd_direction", spy)
+    monkeypatch.setattr("svnr_rl.agents.pr2_svgd.svgd_direction", spy)
     agent.policy_loss(0, torch.zeros(3, 2, dtype=torch.float64), torch.zeros(3, 3), alpha=0.5)
     ((u, score),) = seen
     expected = 1.0 / 0.5 - 2 * u / (1 - u * u + 1e-6)
     assert torch.allclose(score, expected, atol=1e-12)
 
 
-def test_pr2_opponent_model_learns_the_conditional_response() -> None:
+def test_pr2_svgd_opponent_model_learns_the_conditional_response() -> None:
     """With Q = -20 ((u_2 - u_1/2)^2 + (u_3 + u_1/2)^2) agent 1's opponent model should answer
     u_1 = 0.6 with (0.3, -0.3) and u_1 = -0.6 with (-0.3, 0.3): after 250 SVGD steps the mean
     response is within 0.05 of both (the target's sd is 0.035)."""
-    agent = _agent(PR2Agent, num_particles=16, policy_lr=3e-3)
+    agent = _agent(PR2SVGDAgent, num_particles=16, policy_lr=3e-3)
 
     class Coupled(nn.Module):
         def q_min(self, state: Tensor, u: Tensor) -> Tensor:
@@ -462,12 +454,13 @@ def test_baselines_are_registered_methods() -> None:
     [
         ('algo.method="masql"',),
         ('algo.method="pr2"',),
+        ('algo.method="pr2-svgd"',),
         ('algo.method="rommeo"',),
         ('algo.method="masac"',),
         ('algo.topology="empty"',),  # SVNR-M
         ('algo.topology="full"',),  # SVNR-F
     ],
-    ids=["masql", "pr2", "rommeo", "masac", "svnr-m", "svnr-f"],
+    ids=["masql", "pr2", "pr2-svgd", "rommeo", "masac", "svnr-m", "svnr-f"],
 )
 def test_each_method_trains_a_few_steps_in_the_shared_loop(
     overrides: tuple[str, ...], tmp_path: Path
@@ -486,7 +479,7 @@ def test_each_method_trains_a_few_steps_in_the_shared_loop(
 @pytest.mark.parametrize("name", list(BASELINES))
 def test_baseline_solves_max_of_three_wide_basin(name: str, tmp_path: Path) -> None:
     """The default Max of Three preset with s2 = 3.0 (the paper's easiest setting), seed 0:
-    every baseline ends above 9 (seen: MASQL 9.95, PR2 9.94, ROMMEO 10.00 with 24k steps).
+    every baseline ends above 9 (seen: MASQL 9.95, PR2-SVGD 9.94, ROMMEO 10.00 with 24k steps).
     About a minute per method on one core."""
     from svnr_rl.config import apply_overrides, preset
 

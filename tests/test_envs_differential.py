@@ -238,3 +238,23 @@ def test_reward_runs_on_cuda_tensors() -> None:
     np.testing.assert_allclose(r.detach().cpu().numpy(), expected, rtol=1e-5, atol=1e-4)
     assert u.grad is not None
     np.testing.assert_allclose(u.grad.cpu().numpy(), grad, rtol=1e-5, atol=1e-5)
+
+
+def test_differential_games_count_agents_leaning_to_different_optima() -> None:
+    from svnr_core.differential_games import two_modalities
+
+    g = two_modalities()  # optima (-5, -5, 3) and (7, 7, -3)
+    u = np.array([[-5.0, -5.0, 3.0], [7.0, 7.0, -3.0], [-5.0, 7.0, -3.0], [6.0, 6.0, 2.0]])
+    # agent 3 at 2 is nearer 3 than -3: it leans to the first optimum, agents 1-2 to the second
+    assert g.miscoordinated(u).tolist() == [0.0, 0.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="NaN"):
+        g.miscoordinated(np.array([np.nan, 0.0, 0.0]))
+
+
+def test_differential_game_env_reports_miscoordination_per_episode() -> None:
+    from svnr_rl.envs.registry import make_batched
+
+    env = make_batched("max-of-three", 2, s2=1.5)
+    # 10 * a: (7, 7, -4) is the global optimum; (7, -5, 3) splits the agents
+    step = env.step(np.array([[[0.7], [0.7], [-0.4]], [[0.7], [-0.5], [0.3]]]))
+    assert step.episode_info["miscoordinated"].tolist() == [0.0, 1.0]

@@ -75,7 +75,7 @@ def test_episodes_count_full_length_episodes(tmp_path: Path) -> None:
             lambda d: d["task"][0].update(guided_env_steps=10),
             "defined for particle-gather and particle-gather-terminal only",
         ),
-        (lambda d: d["method"][0].update(method="mmq"), "method[0].method: must be one of"),
+        (lambda d: d["method"][0].update(method="qmix"), "method[0].method: must be one of"),
         (lambda d: d["method"][0].update(paper={"x": [1, 2]}), "not a task key of this study"),
         (lambda d: d["method"][0].update(paper={"t": [1]}), "expected [mean, std]"),
         (lambda d: d.update(report={"sections": ["pie"]}), "report.sections: unknown 'pie'"),

@@ -8,7 +8,9 @@ from svnr_rl.agents.base import Agent
 from svnr_rl.agents.maddpg import MADDPGAgent
 from svnr_rl.agents.masac import MASACAgent
 from svnr_rl.agents.masql import MASQLAgent
+from svnr_rl.agents.mmq import MMQAgent
 from svnr_rl.agents.pr2 import PR2Agent
+from svnr_rl.agents.pr2_svgd import PR2SVGDAgent
 from svnr_rl.agents.rommeo import ROMMEOAgent
 from svnr_rl.agents.svnr import SVNRAgent
 from svnr_rl.config import AlgoConfig
@@ -20,7 +22,9 @@ __all__ = [
     "MADDPGAgent",
     "MASACAgent",
     "MASQLAgent",
+    "MMQAgent",
     "PR2Agent",
+    "PR2SVGDAgent",
     "ROMMEOAgent",
     "SVNRAgent",
     "make_agent",
@@ -32,8 +36,10 @@ AGENTS: dict[str, type[Agent]] = {
     "maddpg": MADDPGAgent,
     "masql": MASQLAgent,
     "pr2": PR2Agent,
+    "pr2-svgd": PR2SVGDAgent,
     "rommeo": ROMMEOAgent,
     "masac": MASACAgent,
+    "mmq": MMQAgent,
 }
 
 

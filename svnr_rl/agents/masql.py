@@ -33,7 +33,8 @@ squashed target :func:`squashed_score`, the full SVGD direction
 ``alpha`` as in Eq. 9, pushed into ``phi_i`` by the surrogate ``-<u, Delta g>``.
 
 The helpers :func:`uniform_soft_value`, :func:`squashed_score` and :func:`own_noise_only` are
-shared with :mod:`svnr_rl.agents.pr2` and :mod:`svnr_rl.agents.rommeo`.
+shared with :mod:`svnr_rl.agents.pr2`, :mod:`svnr_rl.agents.pr2_svgd` and
+:mod:`svnr_rl.agents.rommeo`.
 """
 
 from __future__ import annotations

@@ -1,206 +1,206 @@
-r"""PR2 (Wen et al., 2019): level-1 probabilistic recursive reasoning, soft actor-critic form.
+r"""PR2-AC (Wen, Yang, Luo, Wang, Pan, "Probabilistic Recursive Reasoning for Multi-Agent
+Reinforcement Learning", ICLR 2019), level-1 recursive reasoning, in the paper's form.
 
 Agent ``i`` owns
 
-* a policy ``pi_i(u_i | o_i)``: a noise-conditioned sampler ``u_i = f_i(xi_i, o_i)`` that reads
-  only its own noise (decentralized, uncoordinated execution);
-* a conditional opponent model ``rho_i(u_{-i} | o_i, u_i)``: a sampler
-  ``u_{-i} = g_i(eta, o_i, u_i)`` with its own training noise ``eta``, the level-1 belief
-  "how the others respond to my action".
+* a **deterministic policy** ``u_i = mu_i(o_i) = tanh(MLP(o_i))`` on its local observation (a
+  DDPG-style actor; PR2's Algorithm 1 acts with ``mu_i(s) + N_t``, exploration noise from a
+  random process).  Here the noise is MADDPG's (:mod:`svnr_rl.agents.maddpg`, inherited): the
+  agent's own row of the common noise stream, ``u_i + 0.1 xi_i`` clipped to ``[-1, 1]``, and
+  none at test, so execution is deterministic and decentralized;
+* a **target actor** ``mu_bar_i`` (Polyak-averaged, ``algo.polyak``), as the paper's target
+  policy ``mu_{theta_bar_i}``;
+* a **conditional opponent model** ``rho_i(u_{-i} | o_i, u_i)`` (PR2 Sec. 4.3: the level-1
+  belief "how the others answer my action"), trained by amortized SVGD towards the soft-optimal
+  conditional ``exp(Q(s, u_i, .) / alpha)`` at the agent's own current action ``mu_i(o_i)``
+  (:func:`svnr_rl.agents.opponent.opponent_svgd_loss`, shared with ``pr2-svgd``).
 
-The joint policy of agent ``i``'s reasoning factorizes as
-``pi(u_i, u_{-i} | s) = pi_i(u_i | s) rho_i(u_{-i} | s, u_i)``; for the soft optimal joint
-``exp(Q(s, u) / alpha)`` the two factors are its conditional and its marginal (PR2, Sec. 4)
+The temperature ``alpha`` (the one shared schedule) enters only the opponent model and the soft
+marginal of the joint critic over the others' actions,
 
-.. math::
+.. math:: \tilde Q_i(s, u_i) = \alpha \log \int \exp\big(Q(s, u_i, u_{-i}) / \alpha\big)\,
+          du_{-i}, \qquad
+          \nabla_{u_i} \tilde Q_i(s, u_i) = \mathbb E_{\rho_i^*(u_{-i} \mid s, u_i)}
+          \big[\partial_{u_i} Q(s, u_i, u_{-i})\big],
 
-   \rho_i(u_{-i} \mid s, u_i) &\propto \exp\big(Q(s, u_i, u_{-i}) / \alpha\big), \\
-   \pi_i(u_i \mid s) &\propto \exp\big(\tilde Q_i(s, u_i) / \alpha\big), \qquad
-   \tilde Q_i(s, u_i) = \alpha \log \int \exp\big(Q(s, u_i, u_{-i}) / \alpha\big)\, du_{-i},
+``rho_i^* ∝ exp(Q / alpha)``; the own policy has no entropy term.  Per update, on the shared
+replay batch (one index set for all agents):
 
-so the policy maximizes ``E_{pi_i}[E_{rho_i}[Q] + alpha H(rho_i)] + alpha H(pi_i)``.  The score
-of the marginal is the conditional mean of the partial derivative,
+* **critic target** (PR2 Algorithm 1, ``y_i = r + gamma Q_bar_i(s', mu_bar_i(s'))`` with the
+  soft marginal of the target critic at the target actor's action): with ``K =
+  algo.value_samples`` proposals ``u_{-i}^k`` uniform on ``[-1, 1]^{(N-1) a}`` (importance
+  sampling, as PR2's code),
 
-.. math:: \nabla_{u_i} \tilde Q_i(s, u_i) / \alpha
-          = \mathbb E_{\rho_i(u_{-i} \mid s, u_i)}\big[\partial_{u_i} Q(s, u_i, u_{-i})\big]
-          / \alpha,
+  .. math:: V_i(s') = \alpha\Big(\log \tfrac1K \textstyle\sum_k
+            \exp\big(Q_{\bar\theta}(s', \bar\mu_i(o'_i), u_{-i}^k) / \alpha\big)
+            + (N-1) a \log 2\Big), \qquad V(s') = \tfrac1N \textstyle\sum_i V_i(s'),
 
-which the opponent model makes computable.  Both samplers are trained by amortized SVGD
-(Eq. 12) towards their targets, with the squashed score of
-:func:`svnr_rl.critic.squashed_score`:
+  the constants inside ``alpha`` (:func:`svnr_rl.critic.soft_value_estimate`), and our one
+  centralized critic regresses on the mean of the agents' targets (Eq. 11);
+* **actor** (PR2's deterministic policy gradient with the opponent conditional): for
+  ``policy_batch_size`` replay states and ``M = algo.num_particles`` opponent samples
+  ``u_{-i}^l ~ rho_i(. | o_i, mu_i(o_i))`` held fixed,
 
-* **opponent model**: at each replay state, one own action ``u_i ~ pi_i`` -- the agent's *own
-  sampled* action, not the buffer's -- and ``M`` opponent particles; the SVGD direction over
-  ``u_{-i}`` towards ``exp(Q(s, u_i, .) / alpha)``;
-* **policy**: ``M`` particles ``u_i``, one opponent sample ``u_{-i} ~ rho_i(. | o_i, u_i)`` per
-  particle (held fixed), the score ``partial_{u_i} Q(s, u_i, u_{-i}) / alpha`` (a one-sample
-  estimate of the marginal's score above), the SVGD direction over ``u_i``.  Differentiating
-  through the opponent sampler as well (``d/du_i Q(u_i, g(eta, u_i))``) is not the marginal's
-  score; it lets the policy climb wherever the opponent model's map amplifies the critic's
-  extrapolation error, and on Max of Three it sent agents to the action bounds.
+  .. math:: \nabla_{\theta_i} J = \mathbb E_s\Big[\nabla_{\theta_i}\mu_i(o_i)\,
+            \tfrac1M \textstyle\sum_l \partial_{u_i} Q(s, u_i, u_{-i}^l)
+            \big|_{u_i = \mu_i(o_i)}\Big]
+            \approx \nabla_{\theta_i} \mathbb E_s\big[\tilde Q_i(s, \mu_i(o_i))\big],
 
-Both losses are evaluated on the *current* observations of the batch (the older public code
-evaluates the policy loss on next observations and feeds buffer actions to the opponent
-model, NOTES.md).  The critic target is the importance-sampled joint soft value of
-:func:`svnr_rl.critic.uniform_soft_value`.  ``alpha`` follows the one shared schedule;
-the opponent models use the shared network size and learning rate (``algo.hidden``,
-``algo.policy_lr``) and sit in the actor optimizer, so they are checkpointed with it.
+  the loss ``-mean_{s,l} Q(s, mu_i(o_i), u_{-i}^l)`` (:func:`pr2_actor_loss`).  The opponent
+  samples are *not* differentiated through ``rho_i``'s dependence on ``u_i``: with ``rho_i =
+  rho_i^*`` the estimate is then the gradient of the soft marginal (the identity above), while
+  the extra term would follow the model's map wherever the critic extrapolates;
+* **opponent model**: the SVGD step of :mod:`svnr_rl.agents.opponent` on the same ``M``
+  particles, conditioned on ``mu_i(o_i)`` (detached);
+* **targets**: Polyak averaging of the critic and the actors.
+
+Fixed defects of the public code (NOTES.md; ``ml3705454/mapr2``, ``maci/learners/mavb_ac.py``):
+the actor loss there is evaluated on the *next* observations and its opponent samples are
+conditioned on the *buffer's* action; here both use the current observations and the agent's
+own current action ``mu_i(o_i)``.  That code also forms the actor loss as a log-mean-exp of the
+critic over samples that are already drawn from ``rho_i ∝ exp(Q / alpha)`` (re-weighting them a
+second time) and adds the importance constants outside ``alpha``; here the mean (the paper's
+estimator) and the constants inside ``alpha``.
+
+**Level 1 only.**  The paper's PR2-AC is level 1 (an agent's policy plus the others' conditional
+answer to it; the code's ``k = 0``).  The level-``k`` policies of the public code (``k >= 1``:
+an own policy conditioned on an imagined opponent action over a uniform level-0 base) belong to
+the follow-up GR2 and are not implemented; Table 9's "recursive steps k" is not tuned here.
+
+**One agent** (gym tasks): there is no opponent to model, the soft marginal over an empty set
+is ``Q`` itself, and the method reduces exactly to DDPG (MADDPG's update with one agent); no
+opponent networks are built.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from svnr_core.stein import svgd_direction
-from svnr_rl.agents.base import Agent
+from svnr_rl.agents.maddpg import MADDPGAgent
 from svnr_rl.agents.masql import own_noise_only
-from svnr_rl.critic import squashed_score, uniform_soft_value
+from svnr_rl.agents.opponent import OpponentModel, assemble_joint, opponent_svgd_loss
+from svnr_rl.critic import soft_value_estimate
 from svnr_rl.nets import Sampler
 from svnr_rl.replay import Batch
 
-__all__ = ["OpponentModel", "PR2Agent", "assemble_joint"]
+__all__ = ["PR2Agent", "pr2_actor_loss"]
 
 
-def assemble_joint(own: Tensor, others: Tensor, i: int, n: int) -> Tensor:
-    """The joint action ``[..., N a]`` from agent ``i``'s ``own [..., a]`` and the others'
-    ``others [..., (N-1) a]`` (agents ``j != i`` in increasing order)."""
-    a = own.shape[-1]
-    if others.shape[-1] != (n - 1) * a:
-        raise ValueError(
-            f"others must have {(n - 1) * a} coordinates for {n} agents; got {others.shape[-1]}"
-        )
-    return torch.cat([others[..., : i * a], own, others[..., i * a :]], dim=-1)
+def pr2_actor_loss(q_fn: Callable[[Tensor], Tensor], own: Tensor, others: Tensor, i: int) -> Tensor:
+    """``-mean Q(s, u_i, u_{-i}^l)`` for ``own [..., M, a]`` (carrying the actor's graph; the same
+    ``mu_i(o_i)`` repeated ``M`` times) and opponent samples ``others [..., M, (N-1) a]``, which
+    are held fixed: the gradient in ``u_i`` is ``-mean_l partial_{u_i} Q`` (module docstring)."""
+    n = others.shape[-1] // own.shape[-1] + 1
+    return -q_fn(assemble_joint(own, others.detach(), i, n)).mean()
 
 
-class OpponentModel(nn.Module):
-    """``rho_i(u_{-i} | o_i, u_i)``: ``tanh(MLP([o_i, u_i, eta]))`` with ``eta ~ N(0, I)``."""
-
-    def __init__(
-        self, obs_dim: int, action_dim: int, n_agents: int, hidden: tuple[int, ...]
-    ) -> None:
-        super().__init__()
-        self.out_dim = (n_agents - 1) * action_dim
-        self.noise_dim = self.out_dim
-        self.sampler = Sampler(
-            obs_dim + action_dim, 1, self.noise_dim, self.out_dim, hidden, mask_input=False
-        )
-
-    def forward(self, obs_i: Tensor, own: Tensor, eta: Tensor) -> Tensor:
-        """``obs_i [..., o]``, ``own [..., a]``, ``eta [..., (N-1) a]`` -> ``u_{-i}``
-        ``[..., (N-1) a]``."""
-        out: Tensor = self.sampler(
-            torch.cat([obs_i, own], dim=-1), eta.unsqueeze(-2), obs_i.new_ones(1)
-        )
-        return out
-
-
-class PR2Agent(Agent):
-    """Level-1 PR2 with conditional opponent models (see the module docstring)."""
+class PR2Agent(MADDPGAgent):
+    """PR2-AC, level 1 (see the module docstring); acting and target actors as MADDPG's."""
 
     name: ClassVar[str] = "pr2"
-    noise_conditioned: ClassVar[bool] = True
+    noise_conditioned: ClassVar[bool] = False
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        own_noise_only(self)
-        if self.n_agents < 2:
-            raise ValueError("PR2 needs at least 2 agents (an opponent to model)")
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        own_noise_only(self)  # no negotiation sets: each agent reads its own exploration noise
+        n = self.n_agents
         self.opponents = nn.ModuleList(
-            OpponentModel(self.spec.obs_dim, self.action_dim, self.n_agents, self.cfg.hidden)
-            for _ in range(self.n_agents)
+            OpponentModel(self.spec.obs_dim, self.action_dim, n, self.cfg.hidden)
+            for _ in range(n if n > 1 else 0)
         ).to(self.device, self.dtype)
-        self.actor_opt.add_param_group({"params": list(self.opponents.parameters())})
+        if n > 1:  # same optimizer and learning rate as the actors, so one checkpoint entry
+            self.actor_opt.add_param_group({"params": list(self.opponents.parameters())})
 
     def build_actor(self, i: int) -> Sampler:
+        """``mu_i(o_i) = tanh(MLP(o_i))``: no noise input and no mask input (the topology is
+        ignored, whatever ``algo.topology`` says)."""
         return Sampler(
-            self.spec.obs_dim,
-            self.n_agents,
-            self.noise_dim,
-            self.action_dim,
-            self.cfg.hidden,
-            mask_input=False,
+            self.spec.obs_dim, self.n_agents, 0, self.action_dim, self.cfg.hidden, mask_input=False
         )
 
     def extra_modules(self) -> dict[str, nn.Module]:
-        return {"opponents": self.opponents}
+        return {**super().extra_modules(), "opponents": self.opponents}
 
-    def next_value(self, batch: Batch, alpha: float) -> Tensor:
-        return uniform_soft_value(
-            self.critic_target,
-            batch.next_state,
-            alpha,
-            self.cfg.value_samples,
-            self.joint_dim,
-            self.gen,
+    def _mu(self, actors: nn.ModuleList, obs: Tensor) -> Tensor:
+        """Every agent's deterministic action ``[B, N, a]`` at its own ``obs[:, i]``."""
+        none = obs.new_zeros(())  # the actors take no noise
+        return torch.stack(
+            [a(obs[:, i], none, self.static_mask[i]) for i, a in enumerate(actors)], dim=1
         )
 
-    def _randn(self, *shape: int) -> Tensor:
-        return torch.randn(shape, generator=self.gen, device=self.device, dtype=self.dtype)
+    def opponent_proposals(self, b: int, k: int) -> Tensor:
+        """Importance proposals ``[B, N, K, (N-1) a]``, uniform on ``[-1, 1]`` (the critic's
+        action box)."""
+        shape = (b, self.n_agents, k, self.joint_dim - self.action_dim)
+        u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
+        return 2.0 * u - 1.0
 
-    def own_particles(self, i: int, obs_i: Tensor, m: int) -> Tensor:
-        """``m`` samples of ``pi_i`` per state: ``obs_i [B, o] -> [B, m, a]``."""
-        b = obs_i.shape[0]
-        xi = self._randn(b, m, self.n_agents, self.noise_dim)
-        obs_m = obs_i.unsqueeze(1).expand(b, m, obs_i.shape[-1])
-        out: Tensor = self.actors[i](obs_m, xi, self.static_mask[i])
+    def next_value(self, batch: Batch, alpha: float) -> Tensor:
+        n, a = self.n_agents, self.action_dim
+        if n == 1:  # DDPG: the soft marginal over no opponents is Q itself
+            return super().next_value(batch, alpha)
+        b, k = batch.next_obs.shape[0], self.cfg.value_samples
+        own = self._mu(self.actors_target, batch.next_obs)  # mu_bar_i(o'_i), [B, N, a]
+        others = self.opponent_proposals(b, k)
+        joint = torch.stack(
+            [
+                assemble_joint(own[:, i].unsqueeze(1).expand(b, k, a), others[:, i], i, n)
+                for i in range(n)
+            ],
+            dim=1,
+        )  # [B, N, K, D]
+        s = batch.next_state[:, None, None, :].expand(b, n, k, batch.next_state.shape[-1])
+        q = self.critic_target.q_min(s, joint)  # [B, N, K]
+        v_i = soft_value_estimate(q, alpha, -(n - 1) * a * math.log(2.0))  # [B, N]
+        return v_i.mean(-1)
+
+    def opponent_particles(self, i: int, obs_i: Tensor, own: Tensor) -> Tensor:
+        """``M`` samples of ``rho_i(. | o_i, u_i)`` per state, ``[B, M, (N-1) a]``, with their
+        graph to ``phi_i``; ``own [B, M, a]`` is the (detached) conditioning action."""
+        rho: OpponentModel = self.opponents[i]  # type: ignore[assignment]
+        b, m = own.shape[0], own.shape[1]
+        eta = torch.randn(
+            (b, m, rho.noise_dim), generator=self.gen, device=self.device, dtype=self.dtype
+        )
+        out: Tensor = rho(obs_i.unsqueeze(1).expand(b, m, obs_i.shape[-1]), own, eta)
         return out
 
-    def opponent_loss(
-        self, i: int, obs_i: Tensor, state: Tensor, own: Tensor, alpha: float
-    ) -> Tensor:
-        """SVGD surrogate of ``rho_i`` at the agent's own sampled actions ``own [B, a]``."""
-        b, m = obs_i.shape[0], self.cfg.num_particles
-        rho: OpponentModel = self.opponents[i]  # type: ignore[assignment]
-        own_m = own.detach().unsqueeze(1).expand(b, m, self.action_dim)
-        obs_m = obs_i.unsqueeze(1).expand(b, m, obs_i.shape[-1])
-        others: Tensor = rho(obs_m, own_m, self._randn(b, m, rho.noise_dim))  # [B, m, (N-1) a]
-        s = state.unsqueeze(1).expand(b, m, state.shape[-1])
-        joint = assemble_joint(own_m, others.detach(), i, self.n_agents)
-        score = squashed_score(lambda x: self.critic.q_min(s, x), joint, alpha)
-        a = self.action_dim
-        score_others = torch.cat([score[..., : i * a], score[..., (i + 1) * a :]], dim=-1)
-        direction: Tensor = alpha * svgd_direction(others.detach(), score_others)
-        return -(others * direction).sum(-1).mean()
+    def policy_losses(self, batch: Batch, alpha: float) -> tuple[Tensor, Tensor]:
+        """``(actor loss, opponent-model surrogate)`` summed over agents, on the first
+        ``policy_states`` states of ``batch`` (current observations)."""
+        bp, m = min(self.cfg.policy_states, batch.obs.shape[0]), self.cfg.num_particles
+        obs, state = batch.obs[:bp], batch.state[:bp]
+        s = state.unsqueeze(1).expand(bp, m, state.shape[-1])
 
-    def policy_loss(
-        self, i: int, obs_i: Tensor, state: Tensor, alpha: float
-    ) -> tuple[Tensor, Tensor]:
-        """SVGD surrogate of ``pi_i`` towards ``exp(tilde Q_i / alpha)``; also returns the
-        particles ``[B, M, a]`` (their first one feeds the opponent update)."""
-        b, m = obs_i.shape[0], self.cfg.num_particles
-        rho: OpponentModel = self.opponents[i]  # type: ignore[assignment]
-        u = self.own_particles(i, obs_i, m)  # [B, m, a]
-        obs_m = obs_i.unsqueeze(1).expand(b, m, obs_i.shape[-1])
-        eta = self._randn(b, m, rho.noise_dim)
-        s = state.unsqueeze(1).expand(b, m, state.shape[-1])
-
-        with torch.no_grad():  # the opponents' answer to each particle, held fixed
-            others = rho(obs_m, u, eta)
-
-        def q_given_others(x: Tensor) -> Tensor:
-            out: Tensor = self.critic.q_min(s, assemble_joint(x, others, i, self.n_agents))
+        def q_fn(x: Tensor) -> Tensor:
+            out: Tensor = self.critic.q_min(s, x)
             return out
 
-        score = squashed_score(q_given_others, u, alpha)
-        direction: Tensor = alpha * svgd_direction(u.detach(), score)
-        return -(u * direction).sum(-1).mean(), u
+        mu = self._mu(self.actors, obs)  # [bp, N, a], with the actors' graph
+        actor = obs.new_zeros(())
+        opponent = obs.new_zeros(())
+        for i in range(self.n_agents):
+            own = mu[:, i].unsqueeze(1).expand(bp, m, self.action_dim)
+            others = self.opponent_particles(i, obs[:, i], own.detach())
+            actor = actor + pr2_actor_loss(q_fn, own, others, i)
+            opponent = opponent + opponent_svgd_loss(q_fn, own, others, i, alpha)
+        return actor, opponent
 
     def policy_step(self, batch: Batch, alpha: float) -> float:
-        bp = min(self.cfg.policy_batch_size, batch.obs.shape[0])
-        obs, state = batch.obs[:bp], batch.state[:bp]
-        total = obs.new_zeros(())
-        for i in range(self.n_agents):
-            lp, u = self.policy_loss(i, obs[:, i], state, alpha)
-            lo = self.opponent_loss(i, obs[:, i], state, u[:, 0], alpha)
-            total = total + lp + lo
+        if self.n_agents == 1:  # DDPG
+            return super().policy_step(batch, alpha)
+        actor, opponent = self.policy_losses(batch, alpha)
         self.actor_opt.zero_grad(set_to_none=True)
-        total.backward()  # type: ignore[no-untyped-call]
+        # the two losses reach disjoint parameters (actor: theta_i; surrogate: phi_i)
+        (actor + opponent).backward()  # type: ignore[no-untyped-call]
         if self.cfg.grad_clip > 0:
             nn.utils.clip_grad_norm_(
                 [*self.actors.parameters(), *self.opponents.parameters()], self.cfg.grad_clip
             )
         self.actor_opt.step()
-        return float(total.detach())
+        return float(actor.detach())

@@ -48,7 +48,7 @@ from torch import Tensor, nn
 
 from svnr_rl.agents.base import Agent
 from svnr_rl.agents.masql import own_noise_only
-from svnr_rl.agents.pr2 import assemble_joint
+from svnr_rl.agents.opponent import assemble_joint
 from svnr_rl.nets import Sampler, mlp
 from svnr_rl.replay import Batch
 

@@ -14,7 +14,9 @@ Conventions (the single place where they are written down):
   environments in ``final_*`` equal ``obs``/``state``.
 * ``episode_info`` may add per-episode figures of a task (name -> ``[B]``, 0 where no episode
   ended); tasks that have none leave it empty.  Particle Gather reports the length, per-step
-  mean reward and last-step reward of each finished episode there.
+  mean reward and last-step reward of each finished episode there; the coordination games
+  (:mod:`svnr_core.coordination_games`) their 0/1 miscoordination figures.  Evaluation averages
+  every key over the test episodes (``EvalResult.info_means``).
 * Everything is ``float64`` numpy on the CPU; the learner moves batches to its device.
 """
 

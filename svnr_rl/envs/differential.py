@@ -1,7 +1,10 @@
-"""Batched differential games (paper Sec. 6): the :class:`~svnr_rl.envs.base.BatchedEnv` form.
+"""Batched single-step games: the :class:`~svnr_rl.envs.base.BatchedEnv` form of the paper's
+differential games (Sec. 6) and of the coordination games (:mod:`svnr_core.coordination_games`).
 
-The reward is :meth:`svnr_core.differential_games.DifferentialGame.reward` (the paper's
-``r = max(g_1, g_2)``, not the older reference code's variant); this module only batches it.
+The reward is the game's ``reward`` -- for the differential games
+:meth:`svnr_core.differential_games.DifferentialGame.reward` (the paper's ``r = max(g_1, g_2)``,
+not the older reference code's variant); this module only batches it.  Any
+:class:`~svnr_core.coordination_games.SingleStepGame` is served.
 
 * **Single-step episodes**: every step is terminal (``terminated`` is all ``True``), so the critic
   regresses ``r`` directly and the discount is irrelevant.  ``episode_limit = 1``.
@@ -11,7 +14,10 @@ The reward is :meth:`svnr_core.differential_games.DifferentialGame.reward` (the 
 * **Observation and state**: the game is stateless, so both are a single constant feature ``0.0``
   (``obs`` is ``[B, N, 1]`` of zeros, ``state`` is ``[B, 1]`` of zeros).
 * ``TaskSpec.optimum_value`` is the game's optimum (10 for both presets), so evaluation can report
-  the gap to it; ``reward_range`` is ``(DifferentialGame.reward_lower_bound, optimum)``.
+  the gap to it; ``reward_range`` is ``(game.reward_lower_bound, optimum)``.
+* ``BatchStep.episode_info``: a :class:`~svnr_core.coordination_games.CoordinationGame` reports
+  its figures of each step's joint action (``miscoordinated``, 0/1; every step ends an episode);
+  the differential games report none (empty, as before).
 """
 
 from __future__ import annotations
@@ -19,19 +25,19 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from svnr_core.differential_games import DifferentialGame
+from svnr_core.coordination_games import CoordinationGame, SingleStepGame
 from svnr_rl.envs.base import BatchStep, FloatArray, TaskSpec, check_actions
 
 
 class DifferentialGameEnv:
-    """``num_envs`` copies of a :class:`DifferentialGame`, stepped together.
+    """``num_envs`` copies of a single-step game (e.g. a ``DifferentialGame``), stepped together.
 
     ``reset(seed)`` has nothing random to seed (the game is deterministic and stateless); the seed
-    is accepted for the common interface.  ``step`` returns ``reward[b] = r(10 * a[b, :, 0])``
-    with every environment terminated and immediately reset.
+    is accepted for the common interface.  ``step`` returns ``reward[b] = r(b_u * a[b, :, 0])``
+    (``b_u`` the game's action bound) with every environment terminated and immediately reset.
     """
 
-    def __init__(self, game: DifferentialGame, num_envs: int, name: str = "differential") -> None:
+    def __init__(self, game: SingleStepGame, num_envs: int, name: str = "differential") -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1; got {num_envs!r}")
         self.game = game
@@ -52,7 +58,9 @@ class DifferentialGameEnv:
         """Validated normalised actions ``[B, N, 1]`` -> native joint actions ``u`` ``[B, N]``."""
         return check_actions(actions, self.num_envs, self.spec)[..., 0] * self.spec.action_scale
 
-    def _result(self, reward: FloatArray, done: bool) -> BatchStep:
+    def _result(
+        self, reward: FloatArray, done: bool, info: dict[str, FloatArray] | None = None
+    ) -> BatchStep:
         b, n = self.num_envs, self.spec.n_agents
         obs = np.zeros((b, n, 1))
         state = np.zeros((b, 1))
@@ -65,6 +73,7 @@ class DifferentialGameEnv:
             final_obs=obs,
             final_state=state,
             episode_return=reward.copy() if done else np.zeros(b),
+            episode_info=info or {},
         )
 
     def reset(self, seed: int) -> BatchStep:
@@ -76,8 +85,14 @@ class DifferentialGameEnv:
 
         ``final_obs``/``final_state`` are the same (constant) arrays as ``obs``/``state``.
         """
-        reward = np.asarray(self.game.reward(self.native_actions(actions)), dtype=np.float64)
-        return self._result(reward, done=True)
+        u = self.native_actions(actions)
+        reward = np.asarray(self.game.reward(u), dtype=np.float64)
+        info: dict[str, FloatArray] = {}
+        if isinstance(self.game, CoordinationGame):
+            info = {
+                k: np.asarray(v, dtype=np.float64) for k, v in self.game.episode_figures(u).items()
+            }
+        return self._result(reward, done=True, info=info)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -12,6 +12,9 @@ Conventions of the facade:
   otherwise); the facade divides by ``s`` and hands the normalised action to the batched task,
   which clips it to ``[-1, 1]`` (so native actions are clipped to ``[-s, s]``).  A missing or
   unknown agent, a wrong shape, NaN or infinity raises ``ValueError`` naming the agent.
+* When an episode ends, every agent's ``infos`` holds the task's per-episode figures
+  (``BatchStep.episode_info`` of the batched form, e.g. ``miscoordinated`` of a coordination
+  game); otherwise, and for tasks without figures, ``infos`` are empty.
 * Observations are ``float64`` vectors of length ``obs_dim``; :meth:`state` is the global state
   (``state_dim``).  When the episode ends every agent is terminated (or truncated) together and
   ``agents`` becomes empty; call :meth:`reset` again.
@@ -139,7 +142,11 @@ class BatchedParallelEnv(ParallelEnv):  # type: ignore[misc]
             dict.fromkeys(names, reward),
             dict.fromkeys(names, term),
             dict.fromkeys(names, trunc),
-            {a: {} for a in names},
+            # the batched form's per-episode figures, in every agent's infos of the last step
+            {
+                a: {k: float(v[0]) for k, v in out.episode_info.items()} if done else {}
+                for a in names
+            },
         )
         if done:
             self._last = BatchStep(

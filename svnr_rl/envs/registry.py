@@ -3,6 +3,12 @@
 * ``two-modalities`` -- differential game, paper Sec. 6 (1.1); parameter ``n_agents`` (3);
 * ``max-of-three`` -- differential game, paper Sec. 6 (1.2); ``s2`` (1.5), ``n_agents`` (3);
 * ``differential`` -- any :class:`DifferentialGame`; every field of it is a parameter;
+* ``two-optima-symmetric`` -- :class:`SymmetricTwoOptima` (two mirror-image optima, 3 agents);
+  every field of it is a parameter (``n_agents``, ``centre``, ``scale``, ``height``, ``value``,
+  ``action_bound``);
+* ``continuous-climbing``, ``continuous-penalty`` -- Claus & Boutilier's climbing and penalty
+  games on ``[-1, 1]^2`` (:class:`ContinuousMatrixGame`); ``interpolation`` ("smoothstep"),
+  and for the penalty game ``k`` (-100);
 * ``particle-gather`` -- 2 particles x 2 axis-agents on mpe2 physics, the paper's iterated game
   (reward every step, no termination); ``arrival_radius`` (0.4), ``episode_limit`` (25),
   ``particle_size`` (0.15), ``start_half_width`` (1);
@@ -24,6 +30,12 @@ from typing import Any
 
 from pettingzoo import ParallelEnv
 
+from svnr_core.coordination_games import (
+    SingleStepGame,
+    SymmetricTwoOptima,
+    continuous_climbing,
+    continuous_penalty,
+)
 from svnr_core.differential_games import DifferentialGame, max_of_three, two_modalities
 from svnr_rl.envs.base import BatchedEnv
 from svnr_rl.envs.differential import DifferentialGameEnv
@@ -31,12 +43,16 @@ from svnr_rl.envs.gather_rules import PARAMS as GATHER_PARAMS
 from svnr_rl.envs.parallel import BatchedParallelEnv
 
 _DIFF_FIELDS = tuple(f.name for f in dataclasses.fields(DifferentialGame))
+_SYM_FIELDS = tuple(f.name for f in dataclasses.fields(SymmetricTwoOptima) if f.init)
 
 #: task name -> allowed parameter names
 TASK_PARAMS: dict[str, tuple[str, ...]] = {
     "two-modalities": ("n_agents",),
     "max-of-three": ("s2", "n_agents"),
     "differential": _DIFF_FIELDS,
+    "two-optima-symmetric": _SYM_FIELDS,
+    "continuous-climbing": ("interpolation",),
+    "continuous-penalty": ("k", "interpolation"),
     "particle-gather": GATHER_PARAMS,
     "particle-gather-terminal": GATHER_PARAMS,
     "mamujoco-halfcheetah-2x3": (),
@@ -49,6 +65,15 @@ TASK_PARAMS: dict[str, tuple[str, ...]] = {
 
 #: the tasks of the paper (``differential`` is the general family behind the two presets)
 TASKS: tuple[str, ...] = tuple(TASK_PARAMS)
+#: the single-step games (:class:`~svnr_rl.envs.differential.DifferentialGameEnv`, via make_game)
+SINGLE_STEP_TASKS: tuple[str, ...] = (
+    "two-modalities",
+    "max-of-three",
+    "differential",
+    "two-optima-symmetric",
+    "continuous-climbing",
+    "continuous-penalty",
+)
 #: the two variants of Particle Gather (:data:`svnr_rl.envs.particle_gather.VARIANTS`)
 PARTICLE_GATHER_TASKS: tuple[str, ...] = ("particle-gather", "particle-gather-terminal")
 
@@ -73,8 +98,9 @@ def _check_task(task: str, params: dict[str, Any]) -> None:
         )
 
 
-def make_game(task: str, **params: Any) -> DifferentialGame:
-    """The :class:`DifferentialGame` of a differential-game task."""
+def make_game(task: str, **params: Any) -> SingleStepGame:
+    """The game of a single-step task: a :class:`DifferentialGame` for the paper's differential
+    games, a coordination game (:mod:`svnr_core.coordination_games`) for the others."""
     _check_task(task, params)
     if task == "two-modalities":
         return two_modalities(**params)
@@ -82,16 +108,21 @@ def make_game(task: str, **params: Any) -> DifferentialGame:
         return max_of_three(**params)
     if task == "differential":
         return DifferentialGame(**params)
+    if task == "two-optima-symmetric":
+        return SymmetricTwoOptima(**params)
+    if task == "continuous-climbing":
+        return continuous_climbing(**params)
+    if task == "continuous-penalty":
+        return continuous_penalty(**params)
     raise ValueError(
-        f"task {task!r} is not a differential game; valid: two-modalities, max-of-three, "
-        "differential"
+        f"task {task!r} is not a differential game; valid: {', '.join(SINGLE_STEP_TASKS)}"
     )
 
 
 def make_batched(task: str, num_envs: int, **params: Any) -> BatchedEnv:
     """``num_envs`` environments of ``task`` stepped together (the training interface)."""
     _check_task(task, params)
-    if task in ("two-modalities", "max-of-three", "differential"):
+    if task in SINGLE_STEP_TASKS:
         return DifferentialGameEnv(make_game(task, **params), num_envs, name=task)
     if task in PARTICLE_GATHER_TASKS:
         from svnr_rl.envs.particle_gather import BatchedParticleGather
