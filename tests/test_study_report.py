@@ -113,3 +113,27 @@ def test_gather_section_bounds_the_critic_of_both_particle_gather_variants(
     # the iterated run records its last-step reward; the fixed policies are the terminal game's
     assert rows["pg"][5] != "—"
     assert "| steer | 0.1 |" in md
+
+
+def test_coordination_section_gives_return_and_shares_per_cell(tmp_path: Path) -> None:
+    spec = parse_study(
+        {
+            "study": {"name": "c", "seeds": [0, 1]},
+            "task": [
+                {"key": "pen", "preset": "continuous-penalty", "title": "Penalty"},
+                {"key": "tm", "preset": "two-modalities", "title": "TM"},
+            ],
+            "method": [{"key": "svnr", "method": "svnr"}],
+            "report": {"sections": ["coordination"]},
+        }
+    )
+    runs = tmp_path / "runs"
+    pen0, pen1, tm0, _ = (Path(t.run_dir) for t in grid_trials(spec, runs))
+    figures = {"final_test_miscoordinated_mean": 0.5, "final_test_off_optimum_mean": 1.0}
+    _finished(pen0, final_test_return_mean=-40.0, **figures)
+    _finished(pen1, final_test_return_mean=10.0, final_test_miscoordinated_mean=0.0)
+    _finished(tm0, final_test_return_mean=9.0, final_test_miscoordinated_mean=0.25)
+    md = write_report(spec, runs, tmp_path / "out").read_text()
+    # seed 1 lacks the off-optimum figure: that mean is not claimed
+    assert "| Penalty | svnr | 2 | -15.00 ± 25.00 | 25% ± 25% | — |" in md
+    assert "| TM | svnr | 1 | 9.00 ± 0.00 | 25% ± 0% | — |" in md

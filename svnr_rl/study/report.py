@@ -158,6 +158,7 @@ def _writers() -> dict[str, tuple[str, Callable[[ReportContext], list[str]]]]:
         "gather": ("Particle Gather: replay and critic", sections.gather),
         "guided": ("Particle Gather with a guided start", sections.guided),
         "tuning": ("Tuning", sections.tuning),
+        "coordination": ("Coordination at test", sections.coordination),
     }
 
 

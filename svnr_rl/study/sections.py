@@ -274,3 +274,46 @@ def _history_figure(path: Path, histories: list[tuple[str, dict[int, float]]]) -
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+#: per-episode figures of the single-step games (svnr_core.coordination_games), as summary keys
+_COORDINATION_FIGURES = (
+    ("final_test_miscoordinated_mean", "miscoordinated"),
+    ("final_test_off_optimum_mean", "off an optimum"),
+)
+
+
+def coordination(ctx: ReportContext) -> list[str]:
+    """Per task x method: the test return and the share of test joint actions that are
+    miscoordinated (and, for the matrix games, off every optimal cell), mean ± std over seeds
+    (each seed's share is over its final evaluation's episodes)."""
+    spec = ctx.spec
+    lines = [
+        "Final test return and share of the final evaluation's joint actions that are",
+        "*miscoordinated* (agents leaning to different optima, or a matrix game's worst cell;",
+        "`svnr_core.coordination_games`) and *off an optimum* (matrix games: not an optimal",
+        "cell), mean ± std over seeds:",
+        "",
+        "| task | method | seeds | test return | miscoordinated | off an optimum |",
+        "|---|---|---|---|---|---|",
+    ]
+    rows = 0
+    for t in spec.tasks:
+        for m in spec.methods:
+            c = ctx.cell(t.key, m.key)
+            if not c.summaries:
+                continue
+            ret = c.values("final_test_return_mean")
+            cells = [f"{ret.mean():.2f} ± {ret.std():.2f}"]
+            for key, _ in _COORDINATION_FIGURES:
+                vals = [float(s[key]) for s in c.summaries if key in s]
+                cells.append(
+                    "—"
+                    if len(vals) < len(c.summaries)
+                    else f"{np.mean(vals):.0%} ± {np.std(vals):.0%}"
+                )
+            lines.append(
+                f"| {t.title} | {m.title} | {len(c.summaries)} | " + " | ".join(cells) + " |"
+            )
+            rows += 1
+    return lines if rows else []

@@ -78,6 +78,7 @@ SECTIONS: tuple[str, ...] = (
     "gather",
     "guided",
     "tuning",
+    "coordination",
 )
 #: at most this many training runs per study (grid x seeds, plus trials x tuning seeds)
 MAX_RUNS = 100_000
