@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from torch import Tensor, nn
 
 from svnr_rl.config import Config, apply_overrides, preset
 from svnr_rl.envs.base import TaskSpec
@@ -51,3 +52,19 @@ def random_batch(spec: TaskSpec, b: int, dtype: torch.dtype = torch.float32) -> 
         next_state=torch.randn(b, s, generator=g, dtype=dtype),
         terminated=torch.zeros(b, dtype=dtype),
     )
+
+
+class QuadraticCritic(nn.Module):
+    """``Q(s, u) = c0 - k ||u - centre||^2`` (one head), independent of ``s``, differentiable
+    in ``u``: a critic whose gradients the tests can compute by hand."""
+
+    def __init__(self, centre: Tensor, k: float, c0: float = 0.0) -> None:
+        super().__init__()
+        self.centre, self.k, self.c0 = centre, k, c0
+
+    def forward(self, state: Tensor, u: Tensor) -> Tensor:
+        q: Tensor = self.c0 - self.k * ((u - self.centre) ** 2).sum(-1)
+        return q.unsqueeze(-1)
+
+    def q_min(self, state: Tensor, u: Tensor) -> Tensor:
+        return self.forward(state, u).squeeze(-1)

@@ -26,7 +26,7 @@ from svnr_rl.envs.base import TaskSpec
 from svnr_rl.evaluate import decentralize
 from svnr_rl.replay import Batch
 from svnr_rl.train import train
-from tests.rl_helpers import random_batch, tiny_config
+from tests.rl_helpers import QuadraticCritic, random_batch, tiny_config
 
 SPEC = TaskSpec(name="toy", n_agents=3, obs_dim=2, state_dim=3, action_dim=1, episode_limit=5)
 CPU = torch.device("cpu")
@@ -47,17 +47,6 @@ class ConstantCritic(nn.Module):
 
     def q_min(self, state: Tensor, u: Tensor) -> Tensor:
         return torch.full(u.shape[:-1], self.c, dtype=u.dtype)
-
-
-class QuadraticCritic(nn.Module):
-    """``Q(s, u) = -k ||u - centre||^2``, independent of ``s``; differentiable in ``u``."""
-
-    def __init__(self, centre: Tensor, k: float) -> None:
-        super().__init__()
-        self.centre, self.k = centre, k
-
-    def q_min(self, state: Tensor, u: Tensor) -> Tensor:
-        return -self.k * ((u - self.centre) ** 2).sum(-1)
 
 
 def _batch(b: int, spec: TaskSpec = SPEC, dtype: torch.dtype = torch.float32) -> Batch:

@@ -27,7 +27,7 @@ from svnr_rl.envs.base import TaskSpec
 from svnr_rl.evaluate import decentralize
 from svnr_rl.replay import Batch
 from svnr_rl.train import Trainer, resume, train
-from tests.rl_helpers import random_batch, tiny_config
+from tests.rl_helpers import QuadraticCritic, random_batch, tiny_config
 
 CPU = torch.device("cpu")
 F64 = torch.float64
@@ -212,17 +212,6 @@ def test_critic_target_for_a_constant_critic_is_c_plus_alpha_d_log_2() -> None:
 # -------------------------------------------------------------------------- opponent SVGD
 
 
-class Quadratic(nn.Module):
-    """``Q = -k ||u - c||^2``."""
-
-    def __init__(self, c: Tensor, k: float) -> None:
-        super().__init__()
-        self.c, self.k = c, k
-
-    def q_min(self, state: Tensor, u: Tensor) -> Tensor:
-        return -self.k * ((u - self.c) ** 2).sum(-1)
-
-
 def _tanh_score(q_grad: Tensor, x: Tensor, alpha: float) -> Tensor:
     return q_grad / alpha - 2 * x / (1 - x * x + 1e-6)
 
@@ -233,7 +222,7 @@ def test_opponent_svgd_direction_by_hand() -> None:
     phi(x_l) = (1/2) sum_j [k_jl s_j + (2 / h) (x_l - x_j) k_jl] with the median bandwidth h;
     the surrogate's gradient on particle l is -alpha phi(x_l) / 2 (mean over two particles)."""
     alpha, c = 0.5, torch.tensor([0.2, -0.1, 0.4], dtype=F64)
-    critic = Quadratic(c, 1.0)
+    critic = QuadraticCritic(c, 1.0)
     own = torch.full((2, 1), 0.3, dtype=F64)
     x = torch.tensor([[0.1, 0.5], [-0.4, 0.2]], dtype=F64, requires_grad=True)  # (u_1, u_3)
     loss = opponent_svgd_loss(lambda j: critic.q_min(torch.zeros(()), j), own, x, 1, alpha)

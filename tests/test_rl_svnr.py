@@ -6,30 +6,15 @@ import math
 
 import pytest
 import torch
-from torch import Tensor, nn
 
 from svnr_rl.agents import MADDPGAgent, SVNRAgent, make_agent
 from svnr_rl.config import AlgoConfig
 from svnr_rl.envs.base import TaskSpec
 from svnr_rl.replay import Batch
+from tests.rl_helpers import QuadraticCritic
 
 SPEC = TaskSpec(name="toy", n_agents=3, obs_dim=2, state_dim=3, action_dim=1, episode_limit=5)
 CPU = torch.device("cpu")
-
-
-class QuadraticCritic(nn.Module):
-    """``Q(s, u) = c0 - k ||u - centre||^2`` (one head), independent of ``s``."""
-
-    def __init__(self, centre: Tensor, k: float, c0: float = 0.0) -> None:
-        super().__init__()
-        self.centre, self.k, self.c0 = centre, k, c0
-
-    def forward(self, state: Tensor, u: Tensor) -> Tensor:
-        q: Tensor = self.c0 - self.k * ((u - self.centre) ** 2).sum(-1)
-        return q.unsqueeze(-1)
-
-    def q_min(self, state: Tensor, u: Tensor) -> Tensor:
-        return self.forward(state, u).squeeze(-1)
 
 
 def _batch(b: int, spec: TaskSpec = SPEC, terminated: float = 0.0) -> Batch:
