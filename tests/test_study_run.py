@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -241,6 +242,9 @@ def test_when_ray_itself_dies_the_study_stops_instead_of_failing_every_trial(
     assert "Continue with: python -m svnr_rl study run" in captured.err
     assert "Traceback" not in captured.err
     assert not list(runs.rglob(FAILURE_JSON)), "no trial is blamed for Ray's death"
+    (line,) = (runs / "commands.log").read_text().splitlines()  # its report names the command
+    assert "stopped=1" in line
+    assert line.endswith(f"study run {f} --runs {runs} --out {tmp_path / 'o'}")
 
 
 def test_sigterm_stops_the_study_like_ctrl_c_and_ray_goes_with_it(tmp_path: Path) -> None:
@@ -265,3 +269,8 @@ def test_sigterm_stops_the_study_like_ctrl_c_and_ray_goes_with_it(tmp_path: Path
     assert "Traceback" not in err
     assert "logging.cc" not in err  # no stack dump from Ray's own signal handlers
     assert not (tmp_path / "o" / "report.md").exists()
+    # the stopped invocation trained a run, so the report to come must name its command
+    (line,) = (tmp_path / "runs" / "commands.log").read_text().splitlines()
+    assert re.search(r"\btrained=[1-4]\b", line), line  # 1 finished before the signal
+    assert "interrupted=1" in line
+    assert line.endswith("python -m svnr_rl study " + " ".join([*argv, "--workers", "1"]))

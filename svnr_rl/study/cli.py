@@ -16,8 +16,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from svnr_rl.cli_style import DEFAULT_RESULTS, DEVICES, HelpFormatter, bounded_int
+
+if TYPE_CHECKING:
+    from svnr_rl.study.trials import Outcome
 
 __all__ = ["add_arguments", "main"]
 
@@ -67,6 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(args, " ".join([_PROG, *(shlex.quote(a) for a in args_list)]))
 
 
+def _counts(outcomes: Sequence[Outcome]) -> list[tuple[str, int]]:
+    """How many runs of an invocation were trained, resumed, reused and failed."""
+    return [
+        (a, sum(o.action == a for o in outcomes))
+        for a in ("trained", "resumed", "reused", "failed")
+    ]
+
+
 def run_command(args: argparse.Namespace, command: str) -> int:
     """Execute parsed ``study`` arguments; ``command`` is recorded in the report."""
     from svnr_rl.config import ConfigError
@@ -107,17 +119,22 @@ def run_command(args: argparse.Namespace, command: str) -> int:
                 )
             progress = Progress(total=total, metric=spec.metric)
             print(f"study {spec.name}: {total} runs under {runs}", flush=True)
-            if args.action == "run":
-                outcomes = run_all(trials, args.workers, args.address, progress)
-            else:
-                from svnr_rl.study.tuning import tune_study
+            try:
+                if args.action == "run":
+                    outcomes = run_all(trials, args.workers, args.address, progress)
+                else:
+                    from svnr_rl.study.tuning import tune_study
 
-                outcomes = tune_study(spec, runs, args.workers, args.address, progress, args.device)
-            counts = [
-                (a, sum(o.action == a for o in outcomes))
-                for a in ("trained", "resumed", "reused", "failed")
-            ]
-            log_command(runs, command, time.perf_counter() - t0, counts)
+                    outcomes = tune_study(
+                        spec, runs, args.workers, args.address, progress, args.device
+                    )
+            except (KeyboardInterrupt, EngineError) as exc:
+                # a stopped invocation trained runs too: the report must name its command
+                stop = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"
+                counts = [*_counts(progress.outcomes), (stop, 1)]
+                log_command(runs, command, time.perf_counter() - t0, counts)
+                raise
+            log_command(runs, command, time.perf_counter() - t0, _counts(outcomes))
         path = write_report(spec, runs, out)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
