@@ -86,8 +86,9 @@ def test_a_study_runs_reports_and_never_trains_a_finished_trial_twice(
     assert "Ray" not in log
     assert {p: p.stat().st_mtime_ns for p in runs.rglob("summary.json")} == mtimes
     lines = (runs / "commands.log").read_text().splitlines()
-    assert "trained=4" in lines[0]
-    assert "reused=4" in lines[1]
+    assert ["started=1" in x for x in lines] == [True, False, True, False]
+    assert "trained=4" in lines[1]
+    assert "reused=4" in lines[3]
     # `report` rewrites the report from the run folders alone
     (out / "report.md").unlink()
     assert _study(["report", str(f), "--runs", str(runs), "--out", str(out)], capsys)[0] == 0
@@ -242,7 +243,8 @@ def test_when_ray_itself_dies_the_study_stops_instead_of_failing_every_trial(
     assert "Continue with: python -m svnr_rl study run" in captured.err
     assert "Traceback" not in captured.err
     assert not list(runs.rglob(FAILURE_JSON)), "no trial is blamed for Ray's death"
-    (line,) = (runs / "commands.log").read_text().splitlines()  # its report names the command
+    start, line = (runs / "commands.log").read_text().splitlines()  # the report names it
+    assert "started=1" in start
     assert "stopped=1" in line
     assert line.endswith(f"study run {f} --runs {runs} --out {tmp_path / 'o'}")
 
@@ -270,7 +272,70 @@ def test_sigterm_stops_the_study_like_ctrl_c_and_ray_goes_with_it(tmp_path: Path
     assert "logging.cc" not in err  # no stack dump from Ray's own signal handlers
     assert not (tmp_path / "o" / "report.md").exists()
     # the stopped invocation trained a run, so the report to come must name its command
-    (line,) = (tmp_path / "runs" / "commands.log").read_text().splitlines()
+    start, line = (tmp_path / "runs" / "commands.log").read_text().splitlines()
+    assert "started=1" in start
     assert re.search(r"\btrained=[1-4]\b", line), line  # 1 finished before the signal
     assert "interrupted=1" in line
     assert line.endswith("python -m svnr_rl study " + " ".join([*argv, "--workers", "1"]))
+
+
+def test_archive_keeps_finished_runs_without_checkpoints_and_restore_continues_the_study(
+    tuned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from svnr_rl.study.tuning import JOURNAL
+
+    f = tune_study(tmp_path / "t.toml")
+    # a runs folder lost mid-study: one evaluation run still training (its writer is gone,
+    # so it reads as stopped), and the journal with a line half written
+    runs = tmp_path / "runs"
+    shutil.copytree(tuned / "runs", runs)
+    unfinished = runs / "max-of-three-1.5" / "masql" / "seed0"
+    status = json.loads((unfinished / "status.json").read_text())
+    (unfinished / "status.json").write_text(
+        json.dumps({**status, "state": "running", "pid": 2**22 + 7})
+    )
+    with (runs / JOURNAL).open("ab") as fh:
+        fh.write(b'{"op_code": 4, "worker_id"')
+    archive = tmp_path / "archive"
+    code, log = _study(["archive", str(f), "--runs", str(runs), "--archive", str(archive)], capsys)
+    assert code == 0
+    assert "4 finished runs copied" in log  # the 4 tuning runs, not the evaluation run
+    assert not (archive / "max-of-three-1.5" / "masql" / "seed0").exists()
+    assert (archive / JOURNAL).read_bytes() == (tuned / "runs" / JOURNAL).read_bytes()
+    kept = {".json", ".csv", ".journal", ".log"}
+    assert {p.suffix for p in archive.rglob("*") if p.is_file()} <= kept
+    assert not list(archive.rglob("*.pt"))
+    # archiving again copies nothing new
+    code, log = _study(["archive", str(f), "--runs", str(runs), "--archive", str(archive)], capsys)
+    assert "0 finished runs copied" in log
+    # a fresh checkout: restore, then the same tune command trains only the unfinished run
+    fresh = tmp_path / "fresh"
+    argv = ["--runs", str(fresh), "--archive", str(archive)]
+    assert _study(["restore", str(f), *argv], capsys)[0] == 0
+    code, log = _study(["tune", str(f), "--runs", str(fresh), "--out", str(tmp_path / "o")], capsys)
+    assert code == 0
+    assert log.count("trained in") == 1
+    assert "4 of 4 trials already told" in log
+    assert _journal_trials(fresh) == _journal_trials(tuned / "runs")
+    a = _summary(fresh / "max-of-three-1.5" / "masql" / "seed0")
+    b = _summary(tuned / "runs" / "max-of-three-1.5" / "masql" / "seed0")
+    assert a["final_test_return_mean"] == b["final_test_return_mean"]
+
+
+def test_archive_refuses_a_journal_of_another_study(
+    tuned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from svnr_rl.study.tuning import JOURNAL
+
+    f = tune_study(tmp_path / "t.toml")
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / JOURNAL).write_text('{"op_code": 0, "worker_id": "another study"}\n')
+    argv = ["archive", str(f), "--runs", str(tuned / "runs"), "--archive", str(archive)]
+    assert main(["study", *argv]) == 2
+    assert "diverge" in capsys.readouterr().err
+    assert [p.name for p in archive.iterdir()] == [JOURNAL]  # nothing copied
+    assert main(["study", "archive", str(f), "--runs", str(tuned / "runs")]) == 2
+    assert "needs --archive" in capsys.readouterr().err

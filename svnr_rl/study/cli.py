@@ -1,5 +1,6 @@
-"""``python -m svnr_rl study run|tune|report FILE``: run a study file on Ray, tune it with
-Optuna's TPE, or rewrite its report from its run folders.
+"""``python -m svnr_rl study run|tune|report|archive|restore FILE``: run a study file on Ray,
+tune it with Optuna's TPE, rewrite its report from its run folders, or copy its finished runs
+(text files only, no checkpoints) to a folder small enough to commit and back.
 
 Runs go to ``--runs`` (default ``runs/studies/NAME``), the report to ``--out`` (default
 ``results/studies/NAME``, never ``docs/``: committing results is an explicit step).  A
@@ -32,9 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The ``study`` command's arguments (shared by ``python -m svnr_rl study``)."""
     p.add_argument(
         "action",
-        choices=("run", "tune", "report"),
+        choices=("run", "tune", "report", "archive", "restore"),
         help="run: train the grid; tune: TPE per task x method, then the best on the "
-        "evaluation seeds; report: rewrite the report from the run folders",
+        "evaluation seeds; report: rewrite the report from the run folders; archive: copy "
+        "the finished runs and the tuning journal to --archive (no checkpoints: small "
+        "enough to commit); restore: copy them back, so that a fresh checkout continues "
+        "the study",
     )
     p.add_argument("file", metavar="FILE", help="study file (TOML), e.g. studies/table2.toml")
     p.add_argument("--runs", metavar="DIR", help="run folders (default: runs/studies/NAME)")
@@ -54,6 +58,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "starting a local one",
     )
     p.add_argument("--device", default="cpu", choices=DEVICES, help="training device")
+    p.add_argument(
+        "--archive",
+        metavar="DIR",
+        help="archive/restore: the committed copy of the finished runs (e.g. "
+        "docs/results/NAME/archive)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,6 +102,8 @@ def run_command(args: argparse.Namespace, command: str) -> int:
         spec = load_study(args.file)
         runs = Path(args.runs or f"runs/studies/{spec.name}")
         out = Path(args.out or f"{DEFAULT_RESULTS}/studies/{spec.name}")
+        if args.action in ("archive", "restore"):
+            return _copy_runs(args, runs)
         if args.action == "tune" and spec.tune is None:
             raise ConfigError(f"{args.file}: has no [tune] table; use `study run`")
         if args.action == "run" and spec.tune is not None:
@@ -119,6 +131,9 @@ def run_command(args: argparse.Namespace, command: str) -> int:
                 )
             progress = Progress(total=total, metric=spec.metric)
             print(f"study {spec.name}: {total} runs under {runs}", flush=True)
+            # logged at once too: a machine that goes down (kill -9, power) cannot log the
+            # end, and a report built from the runs this invocation finished must name it
+            log_command(runs, command, 0.0, [("started", 1)])
             try:
                 if args.action == "run":
                     outcomes = run_all(trials, args.workers, args.address, progress)
@@ -147,6 +162,24 @@ def run_command(args: argparse.Namespace, command: str) -> int:
         return 1
     print(f"report: {path} ({time.perf_counter() - t0:.0f} s)")
     return 1 if any(o.action == "failed" for o in outcomes) else 0
+
+
+def _copy_runs(args: argparse.Namespace, runs: Path) -> int:
+    """``archive`` (runs -> archive) or ``restore`` (archive -> runs)."""
+    from svnr_rl.config import ConfigError
+    from svnr_rl.study.archive import copy_finished
+
+    if not args.archive:
+        raise ConfigError(f"{args.action} needs --archive DIR")
+    archive = Path(args.archive)
+    src, dst = (runs, archive) if args.action == "archive" else (archive, runs)
+    done = copy_finished(src, dst)
+    logs = f", {' and '.join(done.logs)} updated" if done.logs else ""
+    print(
+        f"{args.action}: {done.runs} finished runs copied from {src} to {dst} "
+        f"({done.unchanged} already there{logs})"
+    )
+    return 0
 
 
 if __name__ == "__main__":
