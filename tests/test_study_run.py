@@ -339,3 +339,22 @@ def test_archive_refuses_a_journal_of_another_study(
     assert [p.name for p in archive.iterdir()] == [JOURNAL]  # nothing copied
     assert main(["study", "archive", str(f), "--runs", str(tuned / "runs")]) == 2
     assert "needs --archive" in capsys.readouterr().err
+
+
+def test_only_trains_the_named_keys_and_the_report_covers_the_whole_file(
+    ray_local: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = grid_study(tmp_path / "s.toml", seeds="[0]")
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    argv = ["run", str(f), "--runs", str(runs), "--out", str(out), "--only", "masql"]
+    code, log = _study(argv, capsys)
+    assert code == 0
+    assert "study tiny: 1 runs" in log
+    assert [p.parent.parent.name for p in runs.rglob("summary.json")] == ["masql"]
+    md = (out / "report.md").read_text()
+    assert "| SVNR | not run |" in md
+    code = main(["study", "run", str(f), "--runs", str(runs), "--only", "max-of-three-1.5,sac"])
+    assert code == 2
+    assert "unknown key(s) sac; tasks: max-of-three-1.5; methods: masql, svnr" in (
+        capsys.readouterr().err
+    )

@@ -12,6 +12,7 @@ invalid input (nothing ran), 130 interrupted (finished trials and checkpoints ar
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
 import time
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from svnr_rl.cli_style import DEFAULT_RESULTS, DEVICES, HelpFormatter, bounded_int
 
 if TYPE_CHECKING:
+    from svnr_rl.study.spec import StudySpec
     from svnr_rl.study.trials import Outcome
 
 __all__ = ["add_arguments", "main"]
@@ -58,6 +60,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "starting a local one",
     )
     p.add_argument("--device", default="cpu", choices=DEVICES, help="training device")
+    p.add_argument(
+        "--only",
+        metavar="KEYS",
+        help="run/tune: only these task and method keys (comma-separated; e.g. "
+        "max-of-three-1.5 or max-of-three-1.5,svnr,masql), so that a long study finishes one "
+        "task first; the report still covers the whole file",
+    )
     p.add_argument(
         "--archive",
         metavar="DIR",
@@ -111,23 +120,24 @@ def run_command(args: argparse.Namespace, command: str) -> int:
                 f"{args.file}: tunes its methods ([tune]); use `study tune` (the grid's "
                 "configurations come from the tuning)"
             )
-        trials = grid_trials(spec, runs, args.device)
+        spec_run = _only(spec, args.only) if args.only else spec
+        trials = grid_trials(spec_run, runs, args.device)
         if args.action == "run":
             for t in trials:  # every config and folder is checked before anything trains
                 validate(t)
         if args.action == "tune":
             from svnr_rl.study.tuning import check_space
 
-            check_space(spec, runs)
+            check_space(spec_run, runs)
         outcomes = []
         if args.action != "report":
             total = len(trials)
-            if spec.tune is not None:
+            if spec_run.tune is not None:
                 total += (
-                    len(spec.tasks)
-                    * len(spec.methods)
-                    * spec.tune.trials
-                    * len(spec.tune.tuning_seeds)
+                    len(spec_run.tasks)
+                    * len(spec_run.methods)
+                    * spec_run.tune.trials
+                    * len(spec_run.tune.tuning_seeds)
                 )
             progress = Progress(total=total, metric=spec.metric)
             print(f"study {spec.name}: {total} runs under {runs}", flush=True)
@@ -141,7 +151,7 @@ def run_command(args: argparse.Namespace, command: str) -> int:
                     from svnr_rl.study.tuning import tune_study
 
                     outcomes = tune_study(
-                        spec, runs, args.workers, args.address, progress, args.device
+                        spec_run, runs, args.workers, args.address, progress, args.device
                     )
             except (KeyboardInterrupt, EngineError) as exc:
                 # a stopped invocation trained runs too: the report must name its command
@@ -162,6 +172,27 @@ def run_command(args: argparse.Namespace, command: str) -> int:
         return 1
     print(f"report: {path} ({time.perf_counter() - t0:.0f} s)")
     return 1 if any(o.action == "failed" for o in outcomes) else 0
+
+
+def _only(spec: StudySpec, only: str) -> StudySpec:
+    """``spec`` narrowed to the task and method keys of ``--only`` (a list of neither kind
+    keeps all of that kind)."""
+    from svnr_rl.config import ConfigError
+
+    keys = [k.strip() for k in only.split(",") if k.strip()]
+    tasks = {t.key for t in spec.tasks}
+    methods = {m.key for m in spec.methods}
+    unknown = [k for k in keys if k not in tasks | methods]
+    if unknown or not keys:
+        raise ConfigError(
+            f"--only {only!r}: unknown key(s) {', '.join(unknown) or '(none given)'}; tasks: "
+            f"{', '.join(sorted(tasks))}; methods: {', '.join(sorted(methods))}"
+        )
+    return dataclasses.replace(
+        spec,
+        tasks=tuple(t for t in spec.tasks if t.key in keys) or spec.tasks,
+        methods=tuple(m for m in spec.methods if m.key in keys) or spec.methods,
+    )
 
 
 def _copy_runs(args: argparse.Namespace, runs: Path) -> int:
