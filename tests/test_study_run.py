@@ -161,7 +161,9 @@ def test_tuning_tells_every_trial_and_evaluates_the_best(tuned: Path) -> None:
     assert cfg["train"]["seed"] == 0  # an evaluation seed, not the tuning seed
     md = (tuned / "out" / "report.md").read_text()
     assert "## Tuning" in md
-    assert "| 4/4 | " in md
+    target = _summary(evaluation)["target_return"]
+    reached = sum(v is not None and v >= target for v in values.values())
+    assert f"| 4/4 | {reached}/4 | {best} | " in md
     assert "tuning_history.png" in md
 
 

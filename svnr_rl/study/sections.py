@@ -184,11 +184,15 @@ def tuning(ctx: ReportContext) -> list[str]:
         f"{spec.tune.batch} ({spec.tune.startup_trials} random start-up trials, sampler seed "
         f"{spec.tune.sampler_seed}), each trial scored by the mean `{spec.metric}` over the "
         f"tuning seeds {list(spec.tune.tuning_seeds)}; the best trial's configuration then ran "
-        f"on the evaluation seeds {list(spec.seeds)} (the tables above).",
+        f"on the evaluation seeds {list(spec.seeds)} (the tables above).  *Trials at target*: "
+        "how many trials scored at least the task's target return; where the outcome of one "
+        "configuration is all-or-nothing across seeds, this share, not the best value, "
+        "estimates how often a configuration succeeds, and the best value of a single tuning "
+        "seed is the luckiest draw (the evaluation seeds measure how much of it was luck).",
         "",
-        "| task | method | trials finished | best trial | best value | best parameters "
-        "| importances (PED-ANOVA) | tuning compute (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| task | method | trials finished | trials at target | best trial | best value "
+        "| best parameters | importances (PED-ANOVA) | tuning compute (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     pairs = [(t, m) for t in spec.tasks for m in spec.methods]
     histories = []
@@ -204,7 +208,8 @@ def tuning(ctx: ReportContext) -> list[str]:
         cost = sum(float(r["wall_time_s"]) for r in mine)
         imp = _importances(spec, m.key, mine, values)
         lines.append(
-            f"| {t.title} | {m.title} | {len(values)}/{spec.tune.trials} | {best} | "
+            f"| {t.title} | {m.title} | {len(values)}/{spec.tune.trials} | "
+            f"{_at_target(mine, values)} | {best} | "
             f"{values[best]:.3f} | "
             + ", ".join(f"{k} = {_num(v)}" for k, v in params.items())
             + " | "
@@ -216,6 +221,16 @@ def tuning(ctx: ReportContext) -> list[str]:
         _history_figure(ctx.out / "tuning_history.png", histories)
         lines += ["", "![tuning history](tuning_history.png)"]
     return lines
+
+
+def _at_target(rows: list[dict[str, Any]], values: dict[int, float]) -> str:
+    """``k/n``: how many of the ``n`` finished trials reached the task's target return
+    (``—`` where the task has none)."""
+    targets = {r["target_return"] for r in rows if r.get("target_return") is not None}
+    if len(targets) != 1:
+        return "—"
+    target = float(targets.pop())
+    return f"{sum(v >= target for v in values.values())}/{len(values)}"
 
 
 def _num(v: Any) -> str:

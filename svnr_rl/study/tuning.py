@@ -255,7 +255,8 @@ def tune_study(
 
 def tuning_runs(spec: StudySpec, runs: Path) -> list[dict[str, Any]]:
     """Every finished tuning run folder of a study, read back: ``task``, ``method``,
-    ``number``, ``seed``, ``params``, the metric ``value`` and ``wall_time_s``."""
+    ``number``, ``seed``, ``params``, the metric ``value``, ``wall_time_s`` and the task's
+    ``target_return`` (None where the task has none)."""
     out = []
     root = runs / "tune"
     for meta_path in sorted(root.glob("*/*/trial*/seed*/trial.json")):
@@ -274,6 +275,7 @@ def tuning_runs(spec: StudySpec, runs: Path) -> list[dict[str, Any]]:
                 "params": meta["params"],
                 "value": result.get(spec.metric),
                 "wall_time_s": float(result["wall_time_s"]),
+                "target_return": result.get("target_return"),
             }
         )
     return out
