@@ -209,7 +209,7 @@ def tuning(ctx: ReportContext) -> list[str]:
         imp = _importances(spec, m.key, mine, values)
         lines.append(
             f"| {t.title} | {m.title} | {len(values)}/{spec.tune.trials} | "
-            f"{_at_target(mine, values)} | {best} | "
+            f"{_at_target(spec.metric, mine, values)} | {best} | "
             f"{values[best]:.3f} | "
             + ", ".join(f"{k} = {_num(v)}" for k, v in params.items())
             + " | "
@@ -223,9 +223,12 @@ def tuning(ctx: ReportContext) -> list[str]:
     return lines
 
 
-def _at_target(rows: list[dict[str, Any]], values: dict[int, float]) -> str:
+def _at_target(metric: str, rows: list[dict[str, Any]], values: dict[int, float]) -> str:
     """``k/n``: how many of the ``n`` finished trials reached the task's target return
-    (``—`` where the task has none)."""
+    (``—`` where the task has none, or where the tuned metric is not a return, which a
+    return threshold would not measure)."""
+    if "return" not in metric:
+        return "—"
     targets = {r["target_return"] for r in rows if r.get("target_return") is not None}
     if len(targets) != 1:
         return "—"
