@@ -224,6 +224,59 @@ def run_ours(method: str, cfg: Config, run_dir: Path) -> AnchorRun:
     return _read_run(run_dir, method, cfg.train.seed)
 
 
+def _run_job(
+    task: str, name: str, seed: int, steps: int | None, overrides: Sequence[str], root: Path
+) -> AnchorRun:
+    """One run of the anchor: SB3 SAC (``name == SB3``) or a method of this backbone."""
+    base = _task_config(task, seed, steps, overrides)
+    if name == SB3:
+        return run_sb3(task, base, _where(root, name, seed))
+    cfg = apply_overrides(
+        base, [f"algo.method={name}", f'train.out_dir="{root}"', f'train.run_name="{name}-s{seed}"']
+    )
+    return run_ours(name, cfg, _where(root, name, seed))
+
+
+def _run_jobs(
+    jobs: Sequence[tuple[str, int]], args: argparse.Namespace, root: Path
+) -> list[AnchorRun]:
+    """All runs, in ``jobs`` order: one after another in this process (``--workers 1``) or in
+    ``--workers`` fresh processes at once (spawned, so each sets its own torch threads and
+    seeds exactly as a run of its own would: same seed, same result)."""
+    if args.workers == 1:
+        done = []
+        for name, seed in jobs:
+            print(f"[{name} seed {seed}] {_where(root, name, seed)}", flush=True)
+            done.append(_run_job(args.task, name, seed, args.steps, args.overrides, root))
+        return done
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
+        futures = {
+            pool.submit(_run_job, args.task, n, s, args.steps, args.overrides, root): (n, s)
+            for n, s in jobs
+        }
+        print(f"{len(jobs)} runs on {args.workers} workers under {root}", flush=True)
+        try:
+            for fut in as_completed(futures):
+                n, s = futures[fut]
+                run = fut.result()
+                print(
+                    f"[{n} seed {s}] {_where(root, n, s)}: final test return {run.final:.1f}",
+                    flush=True,
+                )
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        return [fut.result() for fut in futures]
+
+
+def _where(root: Path, name: str, seed: int) -> Path:
+    return root / SB3 / f"s{seed}" if name == SB3 else root / f"{name}-s{seed}"
+
+
 def _stats(xs: Sequence[float]) -> str:
     m = sum(xs) / len(xs)
     sd = math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs))
@@ -277,7 +330,8 @@ def _report(
         "",
         "`final / SAC's` divides mean final returns (meaningful for positive returns; on "
         "Pendulum, where returns are negative, a ratio below 1 is better). Wall seconds per "
-        "update include environment steps and evaluations.",
+        "update include environment steps and evaluations; both depend on the machine and on how "
+        "many runs shared it (`--workers` in the command).",
         "",
         "![test return against environment steps](anchor.png)",
     ]
@@ -346,6 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SEC.KEY=VALUE",
         help="config override for every run, SB3's settings included (repeatable)",
     )
+    p.add_argument(
+        "--workers",
+        type=bounded_int(1, 64),
+        default=1,
+        help="runs at once, each in its own process with one thread (at most the CPU cores)",
+    )
     p.add_argument("--runs", default="runs/anchor", help="folder of the run folders")
     p.add_argument(
         "--out",
@@ -364,28 +424,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     command = shlex.join(["python", "-m", "svnr_rl", "anchor", *words])
     try:
-        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))
         bad = [m for m in methods if m not in METHODS]
         if bad or not methods:
             raise ConfigError(f"--methods: unknown method {bad[:1]}; known: {', '.join(METHODS)}")
         runs_root = Path(args.runs) / args.task
-        results: dict[str, list[AnchorRun]] = {SB3: []}
-        for seed in range(args.seeds):
-            base = _task_config(args.task, seed, args.steps, args.overrides)
-            print(f"[{SB3} seed {seed}] {runs_root / SB3 / f's{seed}'}", flush=True)
-            results[SB3].append(run_sb3(args.task, base, runs_root / SB3 / f"s{seed}"))
-            for m in methods:
-                name = f"{m}/s{seed}"
-                cfg = apply_overrides(
-                    base,
-                    [
-                        f"algo.method={m}",
-                        f'train.out_dir="{runs_root}"',
-                        f'train.run_name="{m}-s{seed}"',
-                    ],
-                )
-                print(f"[{name}] {runs_root / f'{m}-s{seed}'}", flush=True)
-                results.setdefault(m, []).append(run_ours(m, cfg, runs_root / f"{m}-s{seed}"))
+        for seed in range(args.seeds):  # every --set checked before anything trains
+            _task_config(args.task, seed, args.steps, args.overrides)
+        jobs = [(name, seed) for seed in range(args.seeds) for name in (SB3, *methods)]
+        results: dict[str, list[AnchorRun]] = {name: [] for name in (SB3, *methods)}
+        for run in _run_jobs(jobs, args, runs_root):
+            results[run.method].append(run)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -91,6 +92,30 @@ def test_anchor_trains_sb3_and_masac_reuses_them_and_reports(
     shutil.rmtree(tmp_path / "runs" / "gym-pendulum" / "sb3-sac")  # SB3 reruns; ours is refused
     assert main(hotter) == 2
     assert "holds a run of another configuration (algo.gamma differ)" in capsys.readouterr().err
+
+
+def test_anchor_on_two_workers_gives_the_runs_of_one(tmp_path: Path) -> None:
+    """``--workers 2`` runs SB3 and our method in spawned processes at once; same seeds, same
+    curves and the same table (wall-clock columns aside) as one run after another."""
+    pytest.importorskip("stable_baselines3")
+    base = ["--steps", "400", "--seeds", "1", "--methods", "masac,masac", *TINY]
+    tables = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        argv = [*base, "--workers", workers, "--runs", str(tmp_path / workers), "--out", str(out)]
+        assert main(argv) == 0
+        rows = [r for r in (out / "anchor.md").read_text().splitlines() if r.startswith("| ")]
+        tables.append([r.split(" | ")[:-2] for r in rows])  # drop the speed columns
+    assert tables[0] == tables[1]
+    assert len(tables[0]) == 3  # header, sb3-sac, masac (the duplicate named once)
+    for run in ("sb3-sac/s0", "masac-s0"):
+        one, two = (tmp_path / w / "gym-pendulum" / run / "metrics.csv" for w in ("1", "2"))
+        assert _returns(one) == _returns(two)  # our metrics.csv has wall-clock columns too
+
+
+def _returns(path: Path) -> list[str]:
+    with path.open(newline="") as fh:
+        return [row["eval_return_mean"] for row in csv.DictReader(fh)]
 
 
 @pytest.mark.parametrize(
