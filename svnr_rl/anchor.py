@@ -16,7 +16,9 @@ seeds, the ratio to SAC, env steps/s and wall seconds per update of each) and ``
 (test return against environment steps) under ``--out``.
 
 Runs are resumable: a finished run is reused (its folder holds ``summary.json``); SB3 runs
-restart from scratch when interrupted (SB3 does not checkpoint its replay by default).
+restart from scratch when interrupted (SB3 does not checkpoint its replay by default), so they
+run first.  ``--workers N`` trains N runs at once, each in a spawned process of one thread;
+the curves are those of one run after another (tested), only the speed columns change.
 stable-baselines3 is an optional dependency (``pip install -c constraints.txt -e ".[anchors]"``)
 and is imported only here, never by the training path.
 """
@@ -431,7 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs_root = Path(args.runs) / args.task
         for seed in range(args.seeds):  # every --set checked before anything trains
             _task_config(args.task, seed, args.steps, args.overrides)
-        jobs = [(name, seed) for seed in range(args.seeds) for name in (SB3, *methods)]
+        # SB3's runs first: they cannot resume, so they get the start of a session
+        jobs = [(SB3, seed) for seed in range(args.seeds)]
+        jobs += [(name, seed) for seed in range(args.seeds) for name in methods]
         results: dict[str, list[AnchorRun]] = {name: [] for name in (SB3, *methods)}
         for run in _run_jobs(jobs, args, runs_root):
             results[run.method].append(run)
