@@ -57,9 +57,13 @@ def test_sb3_settings_come_from_the_backbones_config() -> None:
     assert s["ent_coef"] == "auto_1"
     assert s["policy_kwargs"] == {"net_arch": {"pi": [256, 256], "qf": [256, 256]}}
     assert (s["train_freq"], s["gradient_steps"]) == (1, 1)  # SAC's one update per step
-    # the MaMuJoCo preset: 1 update per vector step of 4 environments = SB3 every 4 steps
+    # the MaMuJoCo preset: SAC's one environment and one update per environment step
     mj = sb3_settings(preset("mamujoco-halfcheetah-2x3"))
-    assert (mj["train_freq"], mj["gradient_steps"]) == (4, 1)
+    assert (mj["train_freq"], mj["gradient_steps"]) == (1, 1)
+    # the former preset: 1 update per vector step of 4 environments = SB3 every 4 steps
+    old = ["env.num_envs=4", "algo.update_to_data=0"]
+    mj4 = sb3_settings(apply_overrides(preset("mamujoco-halfcheetah-2x3"), old))
+    assert (mj4["train_freq"], mj4["gradient_steps"]) == (4, 1)
     utd = sb3_settings(apply_overrides(preset("gym-pendulum"), ["algo.update_to_data=1.5"]))
     assert (utd["train_freq"], utd["gradient_steps"]) == (2, 3)
 
