@@ -22,7 +22,10 @@ Report sections of studies call these (:mod:`svnr_rl.study.sections`); the card 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "DIAGNOSTICS_FILE",
     "GATHER_TASKS",
     "JOINT_DIM",
     "PARK_MARGIN",
@@ -77,15 +81,54 @@ class GatherDiagnostics:
     task: str = _TERMINAL
 
 
+#: the diagnostics of a run, written beside its ``summary.json`` when they are computed, so that a
+#: study archive (run folders without checkpoints, :mod:`svnr_rl.study.archive`) keeps them
+DIAGNOSTICS_FILE = "gather_diagnostics.json"
+
+
 def gather_diagnostics(run_dir: Path) -> GatherDiagnostics:
-    """:class:`GatherDiagnostics` of the run folder ``run_dir`` (its ``latest.pt``)."""
+    """:class:`GatherDiagnostics` of the run folder ``run_dir``.
+
+    Computed from its ``latest.pt`` when the folder has one (and then written to
+    :data:`DIAGNOSTICS_FILE` in it, atomically); read from :data:`DIAGNOSTICS_FILE` when the
+    checkpoint is gone, as in a study archive.  Raises ``FileNotFoundError`` when it has neither.
+    """
+    ckpt = run_dir / "checkpoints" / "latest.pt"
+    if not ckpt.is_file():
+        return _read_diagnostics(run_dir)
+    d = _diagnostics_of_checkpoint(run_dir, ckpt)
+    tmp = run_dir / f".{DIAGNOSTICS_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(dataclasses.asdict(d), indent=1) + "\n")
+    os.replace(tmp, run_dir / DIAGNOSTICS_FILE)
+    return d
+
+
+def _read_diagnostics(run_dir: Path) -> GatherDiagnostics:
+    path = run_dir / DIAGNOSTICS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"run_dir: {str(run_dir)!r} has neither a checkpoint (checkpoints/latest.pt) nor "
+            f"{DIAGNOSTICS_FILE}: the critic's diagnostics need the one, or the other written "
+            "by a report made while the checkpoint was there"
+        )
+    data = json.loads(path.read_text())
+    fields = {f.name: f.type for f in dataclasses.fields(GatherDiagnostics)}
+    if not isinstance(data, dict) or set(data) != set(fields):
+        raise ValueError(f"{str(path)!r}: expected the keys {sorted(fields)}")
+    d = GatherDiagnostics(**data)
+    if d.task not in GATHER_TASKS:
+        raise ValueError(f"{str(path)!r}: task {d.task!r} is not Particle Gather")
+    return d
+
+
+def _diagnostics_of_checkpoint(run_dir: Path, ckpt: Path) -> GatherDiagnostics:
     import torch
 
     from svnr_rl.checkpoint import load_checkpoint
     from svnr_rl.config import config_from_dict
     from svnr_rl.train import Trainer
 
-    data = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
+    data = load_checkpoint(ckpt)
     cfg = config_from_dict(data["config"])
     if cfg.env.task not in GATHER_TASKS:
         raise ValueError(

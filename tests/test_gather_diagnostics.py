@@ -11,11 +11,13 @@ import torch
 
 from svnr_rl.checkpoint import load_checkpoint, save_checkpoint
 from svnr_rl.gather_diagnostics import (
+    DIAGNOSTICS_FILE,
     gather_diagnostics,
     random_policy_outcomes,
     soft_value_bound,
     steer_to_landmark_outcomes,
 )
+from svnr_rl.study.archive import KEPT_SUFFIXES
 from svnr_rl.train import train
 from tests.rl_helpers import tiny_config
 
@@ -54,6 +56,24 @@ def test_gather_diagnostics_counts_the_steps_of_the_iterated_variant(tmp_path: P
     assert d.joint_arrivals == int((replay["reward"] == 5.0).sum())
     assert d.lone_arrivals == int((replay["reward"] == -2.0).sum())
     assert d.lone_arrivals > 0  # the untrained agents wander into the 0.4 disc
+
+
+def test_gather_diagnostics_outlive_the_checkpoint(tmp_path: Path) -> None:
+    """A study archive keeps run folders without checkpoints: the diagnostics computed while
+    the checkpoint was there are written beside the summary and read back without it."""
+    res = train(tiny_config(tmp_path, task="particle-gather"))
+    computed = gather_diagnostics(res.run_dir)
+    saved = res.run_dir / DIAGNOSTICS_FILE
+    assert saved.is_file()
+    assert saved.name.endswith(KEPT_SUFFIXES)
+    (res.run_dir / "checkpoints" / "latest.pt").unlink()
+    assert gather_diagnostics(res.run_dir) == computed
+    saved.write_text('{"transitions": 1}')
+    with pytest.raises(ValueError, match="expected the keys"):
+        gather_diagnostics(res.run_dir)
+    saved.unlink()
+    with pytest.raises(FileNotFoundError, match="neither a checkpoint"):
+        gather_diagnostics(res.run_dir)
 
 
 def test_gather_diagnostics_rejects_runs_of_other_tasks(tmp_path: Path) -> None:
