@@ -112,8 +112,8 @@ def _read_diagnostics(run_dir: Path) -> GatherDiagnostics:
             "by a report made while the checkpoint was there"
         )
     data = json.loads(path.read_text())
-    fields = {f.name: f.type for f in dataclasses.fields(GatherDiagnostics)}
-    if not isinstance(data, dict) or set(data) != set(fields):
+    fields = {f.name for f in dataclasses.fields(GatherDiagnostics)}
+    if not isinstance(data, dict) or set(data) != fields:
         raise ValueError(f"{str(path)!r}: expected the keys {sorted(fields)}")
     d = GatherDiagnostics(**data)
     if d.task not in GATHER_TASKS:
