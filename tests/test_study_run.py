@@ -326,6 +326,43 @@ def test_archive_keeps_finished_runs_without_checkpoints_and_restore_continues_t
     assert a["final_test_return_mean"] == b["final_test_return_mean"]
 
 
+def test_archive_carries_only_the_study_s_own_runs_of_a_shared_runs_folder(
+    tuned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Studies share a runs folder to reuse each other's runs; the archive of one must not
+    carry the others' finished runs (nor restore put them back)."""
+    import shutil
+
+    f = tune_study(tmp_path / "t.toml")
+    runs = tmp_path / "runs"
+    shutil.copytree(tuned / "runs", runs)
+    finished = runs / "max-of-three-1.5" / "masql" / "seed0"
+    foreign = [
+        runs / "another-task" / "masql" / "seed0",  # another study's grid
+        runs / "max-of-three-1.5" / "another-method" / "seed0",  # same task, other method
+        runs / "tune" / "another-task" / "masql" / "trial0000" / "seed0",  # its tuning
+    ]
+    for rd in foreign:
+        shutil.copytree(finished, rd)
+    archive = tmp_path / "archive"
+    code, log = _study(["archive", str(f), "--runs", str(runs), "--archive", str(archive)], capsys)
+    assert code == 0
+    assert "5 finished runs copied" in log  # 4 tuning runs + the evaluation run
+    assert (archive / "max-of-three-1.5" / "masql" / "seed0" / "summary.json").is_file()
+    for rd in foreign:
+        assert not (archive / rd.relative_to(runs)).exists()
+    # restore reads the study's folders only, too
+    for rd in foreign:
+        shutil.copytree(finished, archive / rd.relative_to(runs))
+    fresh = tmp_path / "fresh"
+    argv = ["restore", str(f), "--runs", str(fresh), "--archive", str(archive)]
+    code, log = _study(argv, capsys)
+    assert code == 0
+    assert "5 finished runs copied" in log
+    assert not (fresh / "another-task").exists()
+    assert not (fresh / "max-of-three-1.5" / "another-method").exists()
+
+
 def test_archive_refuses_a_journal_of_another_study(
     tuned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

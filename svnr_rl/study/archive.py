@@ -8,8 +8,11 @@ finished trial (:func:`svnr_rl.study.trials.finished_summary`); checkpoints, plo
 dumps are left out.  The Optuna journal and ``commands.log`` go with them.
 
 ``archive`` copies runs -> archive, ``restore`` archive -> runs; both copy only *completed*
-runs, so an interrupted run is retrained from its start by the next invocation (the same
-result: a run is a function of its config).  The journal and the command log are
+runs of the study's own folders (:func:`study_folders`: ``TASK/METHOD/`` and
+``tune/TASK/METHOD/`` of its tasks and methods; studies may share a runs folder to reuse each
+other's runs, and one study's archive must not carry another's), so an interrupted run is
+retrained from its start by the next invocation (the same result: a run is a function of its
+config).  The journal and the command log are
 append-only, so the longer of the two copies is kept when one extends the other; two that
 diverge (the archive of another tuning) are an error and nothing is copied.
 Order matters for consistency: the journal is copied *before* the run folders, so every
@@ -20,15 +23,17 @@ from __future__ import annotations
 
 import filecmp
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from svnr_rl.config import ConfigError
 from svnr_rl.run_status import is_completed
 from svnr_rl.study.report import COMMANDS_LOG
+from svnr_rl.study.spec import StudySpec
 from svnr_rl.study.tuning import JOURNAL
 
-__all__ = ["KEPT_SUFFIXES", "Copied", "copy_finished"]
+__all__ = ["KEPT_SUFFIXES", "Copied", "copy_finished", "study_folders"]
 
 #: the files of a finished run folder worth keeping (its top level only)
 KEPT_SUFFIXES = (".json", ".csv")
@@ -84,21 +89,35 @@ def _write_atomic(data: bytes, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def _finished_runs(root: Path) -> list[Path]:
+def study_folders(spec: StudySpec) -> list[tuple[str, ...]]:
+    """The folders, relative to the runs folder, under which ``spec`` puts its runs: the grid's
+    ``TASK/METHOD/seedK`` (:func:`svnr_rl.study.trials.grid_trials`) and the tuning's
+    ``tune/TASK/METHOD/trialNNNN/seedK`` (:mod:`svnr_rl.study.tuning`), for each of its tasks
+    and methods."""
+    pairs = [(t.key, m.key) for t in spec.tasks for m in spec.methods]
+    return [*pairs, *(("tune", *p) for p in pairs)]
+
+
+def _finished_runs(root: Path, folders: Sequence[tuple[str, ...]] | None) -> list[Path]:
     """Every completed run folder under ``root`` (a folder with a completed ``status.json``
-    and a ``summary.json``), relative to ``root``."""
+    and a ``summary.json``), relative to ``root``; only those under one of ``folders`` unless
+    that is ``None``."""
     out = []
     for status in sorted(root.rglob("status.json")):
         rd = status.parent
+        rel = rd.relative_to(root)
+        if folders is not None and not any(rel.parts[: len(f)] == f for f in folders):
+            continue
         if is_completed(rd) and (rd / "summary.json").is_file():
-            out.append(rd.relative_to(root))
+            out.append(rel)
     return out
 
 
-def copy_finished(src: Path, dst: Path) -> Copied:
+def copy_finished(src: Path, dst: Path, folders: Sequence[tuple[str, ...]] | None = None) -> Copied:
     """Copy the journal, the command log and every completed run's text files from ``src``
-    to ``dst`` (see the module docstring).  A run folder already complete in ``dst`` is left
-    as it is: a finished run never changes."""
+    to ``dst`` (see the module docstring); with ``folders`` (e.g. :func:`study_folders`) only
+    the runs under them.  A run folder already complete in ``dst`` is left as it is: a
+    finished run never changes."""
     if not src.is_dir():
         raise ConfigError(f"{src}: no such folder")
     updates = {name: _log_update(src / name, dst / name) for name in _LOGS}  # check all first
@@ -108,7 +127,7 @@ def copy_finished(src: Path, dst: Path) -> Copied:
         assert data is not None
         _write_atomic(data, dst / name)
     copied = unchanged = 0
-    for rel in _finished_runs(src):
+    for rel in _finished_runs(src, folders):
         target = dst / rel
         if is_completed(target) and (target / "summary.json").is_file():
             unchanged += 1

@@ -112,7 +112,7 @@ def run_command(args: argparse.Namespace, command: str) -> int:
         runs = Path(args.runs or f"runs/studies/{spec.name}")
         out = Path(args.out or f"{DEFAULT_RESULTS}/studies/{spec.name}")
         if args.action in ("archive", "restore"):
-            return _copy_runs(args, runs)
+            return _copy_runs(args, runs, spec)
         if args.action == "tune" and spec.tune is None:
             raise ConfigError(f"{args.file}: has no [tune] table; use `study run`")
         if args.action == "run" and spec.tune is not None:
@@ -195,16 +195,17 @@ def _only(spec: StudySpec, only: str) -> StudySpec:
     )
 
 
-def _copy_runs(args: argparse.Namespace, runs: Path) -> int:
-    """``archive`` (runs -> archive) or ``restore`` (archive -> runs)."""
+def _copy_runs(args: argparse.Namespace, runs: Path, spec: StudySpec) -> int:
+    """``archive`` (runs -> archive) or ``restore`` (archive -> runs): the finished runs of
+    ``spec``'s own tasks and methods (``--only`` narrows them further)."""
     from svnr_rl.config import ConfigError
-    from svnr_rl.study.archive import copy_finished
+    from svnr_rl.study.archive import copy_finished, study_folders
 
     if not args.archive:
         raise ConfigError(f"{args.action} needs --archive DIR")
     archive = Path(args.archive)
     src, dst = (runs, archive) if args.action == "archive" else (archive, runs)
-    done = copy_finished(src, dst)
+    done = copy_finished(src, dst, study_folders(_only(spec, args.only) if args.only else spec))
     logs = f", {' and '.join(done.logs)} updated" if done.logs else ""
     print(
         f"{args.action}: {done.runs} finished runs copied from {src} to {dst} "
