@@ -12,9 +12,9 @@ runs of the study's own folders (:func:`study_folders`: ``TASK/METHOD/`` and
 ``tune/TASK/METHOD/`` of its tasks and methods; studies may share a runs folder to reuse each
 other's runs, and one study's archive must not carry another's), so an interrupted run is
 retrained from its start by the next invocation (the same result: a run is a function of its
-config).  The journal and the command log are
-append-only, so the longer of the two copies is kept when one extends the other; two that
-diverge (the archive of another tuning) are an error and nothing is copied.
+config).  The journal and the command log are append-only, so the longer of the two copies
+is kept when one extends the other; two that diverge (the archive of another tuning) are an
+error and nothing is copied.
 Order matters for consistency: the journal is copied *before* the run folders, so every
 trial the copied journal has told has its runs among the copied folders.
 """
