@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from svnr_rl.atomic_file import write_atomic
 
 __all__ = [
     "DIAGNOSTICS_FILE",
@@ -97,9 +98,7 @@ def gather_diagnostics(run_dir: Path) -> GatherDiagnostics:
     if not ckpt.is_file():
         return _read_diagnostics(run_dir)
     d = _diagnostics_of_checkpoint(run_dir, ckpt)
-    tmp = run_dir / f".{DIAGNOSTICS_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(dataclasses.asdict(d), indent=1) + "\n")
-    os.replace(tmp, run_dir / DIAGNOSTICS_FILE)
+    write_atomic(run_dir / DIAGNOSTICS_FILE, json.dumps(dataclasses.asdict(d), indent=1) + "\n")
     return d
 
 

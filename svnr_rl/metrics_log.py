@@ -8,9 +8,9 @@ written with ``repr`` so that a row read back is the same number.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from svnr_rl.atomic_file import write_atomic
 from svnr_rl.config import Config
 from svnr_rl.evaluate import EvalResult
 
@@ -106,15 +107,14 @@ class SegmentTally:
 
 def write_metrics_csv(run_dir: Path, rows: Sequence[Mapping[str, float]]) -> None:
     """Rewrite ``metrics.csv`` from all rows so far (atomically: a reader never sees half)."""
-    tmp = run_dir / ".metrics.csv.tmp"
-    with tmp.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(METRIC_COLUMNS)
-        for row in rows:
-            w.writerow(
-                [int(row[k]) if k in _INT_COLUMNS else repr(float(row[k])) for k in METRIC_COLUMNS]
-            )
-    os.replace(tmp, run_dir / "metrics.csv")
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(METRIC_COLUMNS)
+    for row in rows:
+        w.writerow(
+            [int(row[k]) if k in _INT_COLUMNS else repr(float(row[k])) for k in METRIC_COLUMNS]
+        )
+    write_atomic(run_dir / "metrics.csv", buf.getvalue())
 
 
 def open_tensorboard(run_dir: Path, enabled: bool, purge_step: int | None) -> Any:

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from svnr_rl.atomic_file import write_atomic
+
 __all__ = ["is_completed", "read_status", "run_state", "running_pid", "write_status"]
 
 
@@ -31,9 +33,7 @@ def write_status(run_dir: Path, state: str, **info: Any) -> None:
         "host": socket.gethostname(),
         "updated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    tmp = run_dir / f".status.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, run_dir / "status.json")
+    write_atomic(run_dir / "status.json", json.dumps(data, indent=2) + "\n")
 
 
 def read_status(run_dir: Path) -> dict[str, Any]:

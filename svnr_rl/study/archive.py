@@ -22,11 +22,11 @@ trial the copied journal has told has its runs among the copied folders.
 from __future__ import annotations
 
 import filecmp
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from svnr_rl.atomic_file import write_atomic
 from svnr_rl.config import ConfigError
 from svnr_rl.run_status import is_completed
 from svnr_rl.study.report import COMMANDS_LOG
@@ -48,10 +48,6 @@ class Copied:
     runs: int
     unchanged: int
     logs: tuple[str, ...]
-
-
-def _atomic_copy(src: Path, dst: Path) -> None:
-    _write_atomic(src.read_bytes(), dst)
 
 
 def _whole_lines(path: Path) -> bytes | None:
@@ -80,13 +76,6 @@ def _log_update(src: Path, dst: Path) -> bytes | None:
         f"{src} and {dst} diverge (neither extends the other): they record different "
         "studies; nothing was copied"
     )
-
-
-def _write_atomic(data: bytes, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, dst)
 
 
 def study_folders(spec: StudySpec) -> list[tuple[str, ...]]:
@@ -125,7 +114,7 @@ def copy_finished(src: Path, dst: Path, folders: Sequence[tuple[str, ...]] | Non
     for name in logs:
         data = updates[name]
         assert data is not None
-        _write_atomic(data, dst / name)
+        write_atomic(dst / name, data)
     copied = unchanged = 0
     for rel in _finished_runs(src, folders):
         target = dst / rel
@@ -137,6 +126,6 @@ def copy_finished(src: Path, dst: Path, folders: Sequence[tuple[str, ...]] | Non
         files.sort(key=lambda f: f.name == "status.json")
         for f in files:
             if not (target / f.name).is_file() or not filecmp.cmp(f, target / f.name):
-                _atomic_copy(f, target / f.name)
+                write_atomic(target / f.name, f.read_bytes())
         copied += 1
     return Copied(copied, unchanged, logs)

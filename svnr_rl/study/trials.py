@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from svnr_rl.atomic_file import write_atomic
 from svnr_rl.config import (
     Config,
     ConfigError,
@@ -232,19 +233,13 @@ def _write_trial_json(trial: Trial) -> None:
         "tuning": trial.tuning,
         "params": trial.values,
     }
-    p = Path(trial.run_dir) / TRIAL_JSON
-    tmp = p.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    tmp.replace(p)
+    write_atomic(Path(trial.run_dir) / TRIAL_JSON, json.dumps(meta, indent=2) + "\n")
 
 
 def record_failure(trial: Trial, error: str) -> None:
     """Write ``failure.json`` (the error, with its traceback when known) into the folder."""
-    rd = Path(trial.run_dir)
-    rd.mkdir(parents=True, exist_ok=True)
-    tmp = rd / (FAILURE_JSON + ".tmp")
-    tmp.write_text(json.dumps({"trial": trial.label, "error": error}, indent=2) + "\n")
-    tmp.replace(rd / FAILURE_JSON)
+    data = json.dumps({"trial": trial.label, "error": error}, indent=2) + "\n"
+    write_atomic(Path(trial.run_dir) / FAILURE_JSON, data)
 
 
 def read_failure(run_dir: Path) -> str | None:
