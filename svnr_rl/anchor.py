@@ -39,6 +39,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from svnr_rl.atomic_file import write_atomic
 from svnr_rl.config import METHODS, Config, ConfigError, apply_overrides, preset, resolve_run_length
 from svnr_rl.run_folder import config_differences, load_run_config
 from svnr_rl.run_status import is_completed
@@ -185,7 +186,7 @@ def run_sb3(task: str, cfg: Config, run_dir: Path) -> AnchorRun:
         "updates": model._n_updates,
         "settings": wanted,
     }
-    summary.write_text(json.dumps(info, indent=2) + "\n")
+    write_atomic(summary, json.dumps(info, indent=2) + "\n")
     env.close()
     eval_env.close()
     return _read_run(run_dir, SB3, seed)

@@ -193,4 +193,4 @@ def run_summary(
 
 
 def write_summary(run_dir: Path, summary: Mapping[str, Any]) -> None:
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from svnr_rl.atomic_file import write_atomic
 from svnr_rl.config import Config, ConfigError, config_from_dict, config_to_dict
 
 __all__ = [
@@ -65,7 +66,7 @@ def claim_run_dir(root: Path, name: str) -> Path:
 
 def write_run_config(run_dir: Path, cfg: Config) -> None:
     """Record ``cfg`` as the folder's ``config.json``."""
-    (run_dir / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
+    write_atomic(run_dir / "config.json", json.dumps(config_to_dict(cfg), indent=2) + "\n")
 
 
 def load_run_config(run_dir: Path) -> Config:

@@ -40,12 +40,15 @@ def test_report_gives_speed_device_steps_to_target_and_the_paper(tmp_path: Path)
     runs = tmp_path / "runs"
     mot0, mot1, hc0, hc1 = (Path(t.run_dir) for t in grid_trials(spec, runs))
     _finished(mot0, final_test_return_mean=9.0, target_return=9.5, steps_to_target=18000)
-    _finished(mot1, final_test_return_mean=10.0, target_return=9.5, steps_to_target=None)
+    _finished(
+        mot1, final_test_return_mean=10.0, target_return=9.5, steps_to_target=None, updates=500
+    )
     _finished(
         hc0,
         final_test_return_mean=150.0,
         env_steps=100_000,
         wall_time_s=400.0,
+        updates=80_000,
         device="cuda",
         target_return=None,
     )
@@ -57,11 +60,12 @@ def test_report_gives_speed_device_steps_to_target_and_the_paper(tmp_path: Path)
     assert "| svnr | 9.50 ± 0.50 | 9.71 ± 0.20 | 150.00 ± 0.00 (1/2 seeds) | — |" in rows
     assert any(
         "| MoT | svnr | 9.71 ± 0.20 | 2 | 9.50 ± 0.50 | 9.00, 10.00 | 18000, never "
-        "| 4 | 250 | cpu |" in r
+        "| 4 | 250 | 8.0 | cpu |" in r
         for r in rows
     )
     assert any(
-        "| HC | svnr | — | 1 | 150.00 ± 0.00 | 150.00 | n/a | 400 | 250 | cuda |" in r for r in rows
+        "| HC | svnr | — | 1 | 150.00 ± 0.00 | 150.00 | n/a | 400 | 250 | 5.0 | cuda |" in r
+        for r in rows
     )
     assert "python -m svnr_rl study run x" in md
     assert "Study file: `studies/r.toml`" in md

@@ -90,12 +90,17 @@ def _steps_text(summary: dict[str, Any]) -> str:
 
 
 def section_runs(ctx: ReportContext) -> list[str]:
-    """One row per task x method: per-seed values, steps to target, cost and speed."""
+    """One row per task x method: per-seed values, steps to target, cost and speed.
+
+    Wall milliseconds per update divide a run's training-loop wall time by its gradient
+    updates, so they include its environment steps and evaluations (as the anchor's table
+    does); on one thread per run they stand for CPU time per update only when no other
+    process shared that core."""
     spec = ctx.spec
     lines = [
         "| task | method | paper | seeds | final, mean ± std | per seed | steps to target "
-        "| wall clock per run (s) | env steps/s | device |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| wall clock per run (s) | env steps/s | wall ms per update | device |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in spec.tasks:
         for m in spec.methods:
@@ -108,6 +113,12 @@ def section_runs(ctx: ReportContext) -> list[str]:
                 float(s["env_steps"]) / max(w, 1e-9)
                 for s, w in zip(c.summaries, walls, strict=True)
             ]
+            per_update_ms = [
+                1000.0 * w / int(s["updates"])
+                for s, w in zip(c.summaries, walls, strict=True)
+                if int(s.get("updates", 0)) > 0
+            ]
+            per_update = f"{np.mean(per_update_ms):.1f}" if per_update_ms else "—"
             paper = m.paper.get(t.key)
             devices = sorted({str(s.get("device", "cpu")) for s in c.summaries})
             lines.append(
@@ -116,7 +127,8 @@ def section_runs(ctx: ReportContext) -> list[str]:
                 + ", ".join(f"{v:.2f}" for v in vals)
                 + " | "
                 + ", ".join(_steps_text(s) for s in c.summaries)
-                + f" | {np.mean(walls):.0f} | {np.mean(rates):.0f} | {', '.join(devices)} |"
+                + f" | {np.mean(walls):.0f} | {np.mean(rates):.0f} | {per_update}"
+                + f" | {', '.join(devices)} |"
             )
     return lines
 
