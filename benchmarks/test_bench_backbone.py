@@ -4,7 +4,9 @@ The backbone issue's cost goal: an SVNR update at most 1.5x a MASAC update when 
 steps see the same number of replay states (SAC's 256).  SVNR evaluates the critic on ``M``
 particles per state (``policy_batch_size = 256`` states x ``M = 16``), MASAC on one sample per
 state; both have twin critics.  The soft value of SVNR's critic target is measured with both
-estimators (``value_proposal`` uniform and policy, 16 samples).  The reference (MASAC) runs in
+estimators (``value_proposal`` uniform and policy, 16 samples), and with the policy's value at
+``M`` = value samples = 8, 4 and 2 (below the paper's range of 16..64) to show how the cost
+scales with the particles.  The reference (MASAC) runs in
 the same process, interleaved round by round with the others, so all see the same load.  Run
 with ``nox -s bench -- -k backbone``; the printed ratios are the result, nothing asserts a time.
 """
@@ -43,6 +45,20 @@ SETTINGS: dict[str, tuple[type[Agent], dict[str, Any]]] = {
     "masac": (MASACAgent, {"method": "masac"}),
     "svnr-uniform-value": (SVNRAgent, {"value_proposal": "uniform"}),
     "svnr-policy-value": (SVNRAgent, {"value_proposal": "policy"}),
+    # Fewer particles and value samples than the paper's range (M = 16..64): what the 1.5x
+    # goal would cost the Stein direction's sample of the policy.
+    "svnr-policy-value-M8": (
+        SVNRAgent,
+        {"value_proposal": "policy", "num_particles": 8, "value_samples": 8},
+    ),
+    "svnr-policy-value-M4": (
+        SVNRAgent,
+        {"value_proposal": "policy", "num_particles": 4, "value_samples": 4},
+    ),
+    "svnr-policy-value-M2": (
+        SVNRAgent,
+        {"value_proposal": "policy", "num_particles": 2, "value_samples": 2},
+    ),
 }
 
 
