@@ -141,3 +141,37 @@ def test_coordination_section_gives_return_and_shares_per_cell(tmp_path: Path) -
     # seed 1 lacks the off-optimum figure: that mean is not claimed
     assert "| Penalty | svnr | 2 | -15.00 ± 25.00 | 25% ± 25% | — |" in md
     assert "| TM | svnr | 1 | 9.00 ± 0.00 | 25% ± 0% | — |" in md
+
+
+def test_a_method_keeps_its_colour_in_every_panel_of_the_learning_curves(
+    tmp_path: Path,
+) -> None:
+    """Task 2 has a run of the second method only: it must not take the first method's colour
+    (the legend, drawn once, names the colours), and the legend lists both methods."""
+    from svnr_rl.study.context import ReportContext
+    from svnr_rl.study.figures import draw_learning_curves
+    from svnr_rl.study.report import collect
+
+    spec = parse_study(
+        {
+            "study": {"name": "c", "seeds": [0]},
+            "task": [
+                {"key": "a", "preset": "max-of-three", "title": "A"},
+                {"key": "b", "preset": "max-of-three", "title": "B"},
+            ],
+            "method": [{"key": "svnr", "method": "svnr"}, {"key": "masac", "method": "masac"}],
+        },
+        "studies/c.toml",
+    )
+    runs = tmp_path / "runs"
+    trials = {(t.task.key, t.method.key): t for t in grid_trials(spec, runs)}
+    for key in [("a", "svnr"), ("a", "masac"), ("b", "masac")]:
+        run_dir = Path(trials[key].run_dir)
+        _finished(run_dir)
+        (run_dir / "metrics.csv").write_text("env_steps,eval_return_mean\n100,1.0\n200,2.0\n")
+    fig = draw_learning_curves(ReportContext(spec, runs, tmp_path, collect(spec, runs)))
+    ax_a, ax_b = fig.axes
+    colour = {line.get_label(): line.get_color() for line in ax_a.lines}
+    assert colour["svnr"] != colour["masac"]
+    assert [line.get_color() for line in ax_b.lines] == [colour["masac"]]
+    assert [t.get_text() for t in ax_a.get_legend().get_texts()] == ["svnr", "masac"]

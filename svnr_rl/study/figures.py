@@ -37,14 +37,26 @@ def _pyplot() -> Any:
 
 def learning_curves(ctx: ReportContext) -> list[str]:
     """Fig. 4 style: per task, the test return over training, mean and ± std over seeds."""
-    spec = ctx.spec
     if not any(c.summaries for c in ctx.cells.values()):
         return []
     plt = _pyplot()
+    fig = draw_learning_curves(ctx)
+    fig.savefig(ctx.out / "learning_curves.png", dpi=110)
+    plt.close(fig)
+    return ["![learning curves](learning_curves.png)"]
+
+
+def draw_learning_curves(ctx: ReportContext) -> Any:
+    """The figure of :func:`learning_curves`: one panel per task.  A method keeps its colour
+    (its place in the study file) in every panel, also where other methods have no finished
+    run yet, and the one legend lists every method drawn in any panel."""
+    spec = ctx.spec
+    plt = _pyplot()
     n = len(spec.tasks)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
+    handles: dict[str, Any] = {}
     for ax, t in zip(axes[0], spec.tasks, strict=True):
-        for m in spec.methods:
+        for idx, m in enumerate(spec.methods):
             c = ctx.cell(t.key, m.key)
             curves = [_read_metrics(Path(s["run_dir"])) for s in c.summaries]
             if not curves:
@@ -53,8 +65,10 @@ def learning_curves(ctx: ReportContext) -> list[str]:
             x = curves[0][0][:k]
             ys = np.stack([y[:k] for _, y in curves])
             mean, std = ys.mean(0), ys.std(0)
-            (line,) = ax.plot(x, mean, label=m.title)
-            ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+            color = f"C{idx % 10}"
+            (line,) = ax.plot(x, mean, label=m.title, color=color)
+            ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2)
+            handles.setdefault(m.title, line)
         if not ax.lines:
             ax.text(0.5, 0.5, "no finished run yet", ha="center", va="center", fontsize=9)
         ax.set_title(t.title, fontsize=9)
@@ -62,12 +76,11 @@ def learning_curves(ctx: ReportContext) -> list[str]:
         ax.set_ylabel("test return")
         ax.grid(alpha=0.3)
     # the legend goes on the first panel with curves (a task may have no finished run yet)
-    next(ax for ax in axes[0] if ax.lines).legend(fontsize=7)
+    first = next(ax for ax in axes[0] if ax.lines)
+    first.legend(list(handles.values()), list(handles), fontsize=7)
     fig.suptitle("Test return during training: mean ± std over seeds (cf. paper Fig. 4)")
     fig.tight_layout()
-    fig.savefig(ctx.out / "learning_curves.png", dpi=110)
-    plt.close(fig)
-    return ["![learning curves](learning_curves.png)"]
+    return fig
 
 
 def _read_record(run_dir: Path) -> NDArray[np.float64] | None:
