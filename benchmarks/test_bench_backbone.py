@@ -47,18 +47,13 @@ SETTINGS: dict[str, tuple[type[Agent], dict[str, Any]]] = {
     "svnr-policy-value": (SVNRAgent, {"value_proposal": "policy"}),
     # Fewer particles and value samples than the paper's range (M = 16..64): what the 1.5x
     # goal would cost the Stein direction's sample of the policy.
-    "svnr-policy-value-M8": (
-        SVNRAgent,
-        {"value_proposal": "policy", "num_particles": 8, "value_samples": 8},
-    ),
-    "svnr-policy-value-M4": (
-        SVNRAgent,
-        {"value_proposal": "policy", "num_particles": 4, "value_samples": 4},
-    ),
-    "svnr-policy-value-M2": (
-        SVNRAgent,
-        {"value_proposal": "policy", "num_particles": 2, "value_samples": 2},
-    ),
+    **{
+        f"svnr-policy-value-M{m}": (
+            SVNRAgent,
+            {"value_proposal": "policy", "num_particles": m, "value_samples": m},
+        )
+        for m in (8, 4, 2)
+    },
 }
 
 

@@ -77,7 +77,8 @@ def draw_learning_curves(ctx: ReportContext) -> Any:
         ax.grid(alpha=0.3)
     # the legend goes on the first panel with curves (a task may have no finished run yet)
     first = next(ax for ax in axes[0] if ax.lines)
-    first.legend(list(handles.values()), list(handles), fontsize=7)
+    order = [m.title for m in spec.methods if m.title in handles]  # the study file's order
+    first.legend([handles[t] for t in order], order, fontsize=7)
     fig.suptitle("Test return during training: mean ± std over seeds (cf. paper Fig. 4)")
     fig.tight_layout()
     return fig
