@@ -182,6 +182,14 @@ def test_every_committed_study_builds_valid_configs(path: Path, tmp_path: Path) 
         assert not set(spec.tune.tuning_seeds) & set(spec.seeds)
 
 
+def test_every_committed_study_is_listed_in_the_studies_guide() -> None:
+    """docs/studies.md's table is where a newcomer finds a study and its cost: a study file
+    missing from it is invisible (four were, before this test)."""
+    guide = (ROOT / "docs" / "studies.md").read_text(encoding="utf-8")
+    missing = [p.name for p in STUDIES if f"| `studies/{p.name}` |" not in guide]
+    assert not missing, f"add a row to docs/studies.md for: {', '.join(missing)}"
+
+
 def test_parameters_set_every_target_with_its_type(tmp_path: Path) -> None:
     spec = load_study(tune_study(tmp_path / "t.toml"))
     assert spec.tune is not None
