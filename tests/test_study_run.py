@@ -312,6 +312,21 @@ def test_archive_keeps_finished_runs_without_checkpoints_and_restore_continues_t
     # archiving again copies nothing new
     code, log = _study(["archive", str(f), "--runs", str(runs), "--archive", str(archive)], capsys)
     assert "0 finished runs copied" in log
+    assert "added" not in log
+    # a file a report derived from a finished run's checkpoint after it was archived is added
+    # to the archived run; a file the archived run has already is never replaced
+    archived = next(p.parent for p in sorted(archive.rglob("summary.json")))
+    run = runs / archived.relative_to(archive)
+    (run / "gather_diagnostics.json").write_text('{"derived": 1}\n')
+    metrics = (archived / "metrics.csv").read_bytes()
+    (run / "metrics.csv").write_bytes(metrics + b"changed\n")
+    code, log = _study(["archive", str(f), "--runs", str(runs), "--archive", str(archive)], capsys)
+    assert code == 0
+    assert "0 finished runs copied" in log
+    assert "4 already there, 1 files they lacked added" in log
+    assert (archived / "gather_diagnostics.json").read_text() == '{"derived": 1}\n'
+    assert (archived / "metrics.csv").read_bytes() == metrics
+    (run / "metrics.csv").write_bytes(metrics)
     # a fresh checkout: restore, then the same tune command trains only the unfinished run
     fresh = tmp_path / "fresh"
     argv = ["--runs", str(fresh), "--archive", str(archive)]
@@ -340,6 +355,7 @@ def test_archive_carries_only_the_study_s_own_runs_of_a_shared_runs_folder(
     foreign = [
         runs / "another-task" / "masql" / "seed0",  # another study's grid
         runs / "max-of-three-1.5" / "another-method" / "seed0",  # same task, other method
+        runs / "max-of-three-1.5" / "masql" / "seed7",  # same task and method, other seed
         runs / "tune" / "another-task" / "masql" / "trial0000" / "seed0",  # its tuning
     ]
     for rd in foreign:
@@ -361,6 +377,7 @@ def test_archive_carries_only_the_study_s_own_runs_of_a_shared_runs_folder(
     assert "5 finished runs copied" in log
     assert not (fresh / "another-task").exists()
     assert not (fresh / "max-of-three-1.5" / "another-method").exists()
+    assert not (fresh / "max-of-three-1.5" / "masql" / "seed7").exists()
 
 
 def test_archive_refuses_a_journal_of_another_study(

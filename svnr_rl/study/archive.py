@@ -5,10 +5,14 @@ the loss of its runs folder, which holds checkpoints and is never committed.  It
 state fits in a few text files per run: ``config.json``, ``trial.json``, ``status.json``,
 ``summary.json`` and ``metrics.csv`` are all a report reads and all a rerun needs to reuse a
 finished trial (:func:`svnr_rl.study.trials.finished_summary`); checkpoints, plots and sample
-dumps are left out.  The Optuna journal and ``commands.log`` go with them.
+dumps are left out.  The Optuna journal and ``commands.log`` go with them.  A report may
+derive a text file from a finished run's checkpoint after the run was archived
+(``gather_diagnostics.json``, :mod:`svnr_rl.gather_diagnostics`): a later ``archive`` adds
+such a file to the archived run, since the archive has no checkpoint to derive it from, but
+never replaces a file the archived run already has.
 
 ``archive`` copies runs -> archive, ``restore`` archive -> runs; both copy only *completed*
-runs of the study's own folders (:func:`study_folders`: ``TASK/METHOD/`` and
+runs of the study's own folders (:func:`study_folders`: ``TASK/METHOD/seedK`` of its seeds and
 ``tune/TASK/METHOD/`` of its tasks and methods; studies may share a runs folder to reuse each
 other's runs, and one study's archive must not carry another's), so an interrupted run is
 retrained from its start by the next invocation (the same result: a run is a function of its
@@ -43,11 +47,13 @@ _LOGS = (JOURNAL, COMMANDS_LOG)
 
 @dataclass(frozen=True)
 class Copied:
-    """What :func:`copy_finished` did: run folders copied, already there, and logs copied."""
+    """What :func:`copy_finished` did: run folders copied, already there, logs copied, and
+    files added to run folders that were already there (derived after they were copied)."""
 
     runs: int
     unchanged: int
     logs: tuple[str, ...]
+    added_files: int = 0
 
 
 def _whole_lines(path: Path) -> bytes | None:
@@ -82,9 +88,11 @@ def study_folders(spec: StudySpec) -> list[tuple[str, ...]]:
     """The folders, relative to the runs folder, under which ``spec`` puts its runs: the grid's
     ``TASK/METHOD/seedK`` (:func:`svnr_rl.study.trials.grid_trials`) and the tuning's
     ``tune/TASK/METHOD/trialNNNN/seedK`` (:mod:`svnr_rl.study.tuning`), for each of its tasks
-    and methods."""
+    and methods; the grid's only for the study's own seeds, since studies sharing a runs folder
+    share a ``TASK/METHOD`` when they run the same method on the same task with other seeds."""
     pairs = [(t.key, m.key) for t in spec.tasks for m in spec.methods]
-    return [*pairs, *(("tune", *p) for p in pairs)]
+    grid = [(*p, f"seed{s}") for p in pairs for s in spec.seeds]
+    return [*grid, *(("tune", *p) for p in pairs)]
 
 
 def _finished_runs(root: Path, folders: Sequence[tuple[str, ...]] | None) -> list[Path]:
@@ -105,8 +113,8 @@ def _finished_runs(root: Path, folders: Sequence[tuple[str, ...]] | None) -> lis
 def copy_finished(src: Path, dst: Path, folders: Sequence[tuple[str, ...]] | None = None) -> Copied:
     """Copy the journal, the command log and every completed run's text files from ``src``
     to ``dst`` (see the module docstring); with ``folders`` (e.g. :func:`study_folders`) only
-    the runs under them.  A run folder already complete in ``dst`` is left as it is: a
-    finished run never changes."""
+    the runs under them.  A run folder already complete in ``dst`` keeps its files (a finished
+    run never changes); only text files it lacks are added (see the module docstring)."""
     if not src.is_dir():
         raise ConfigError(f"{src}: no such folder")
     updates = {name: _log_update(src / name, dst / name) for name in _LOGS}  # check all first
@@ -115,17 +123,21 @@ def copy_finished(src: Path, dst: Path, folders: Sequence[tuple[str, ...]] | Non
         data = updates[name]
         assert data is not None
         write_atomic(dst / name, data)
-    copied = unchanged = 0
+    copied = unchanged = added = 0
     for rel in _finished_runs(src, folders):
         target = dst / rel
+        files = [f for f in sorted((src / rel).iterdir()) if f.suffix in KEPT_SUFFIXES]
         if is_completed(target) and (target / "summary.json").is_file():
             unchanged += 1
+            for f in files:
+                if not (target / f.name).exists():
+                    write_atomic(target / f.name, f.read_bytes())
+                    added += 1
             continue
-        files = [f for f in sorted((src / rel).iterdir()) if f.suffix in KEPT_SUFFIXES]
         # status.json last: a folder is "completed" only once everything else is in place
         files.sort(key=lambda f: f.name == "status.json")
         for f in files:
             if not (target / f.name).is_file() or not filecmp.cmp(f, target / f.name):
                 write_atomic(target / f.name, f.read_bytes())
         copied += 1
-    return Copied(copied, unchanged, logs)
+    return Copied(copied, unchanged, logs, added)

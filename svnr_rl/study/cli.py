@@ -207,9 +207,10 @@ def _copy_runs(args: argparse.Namespace, runs: Path, spec: StudySpec) -> int:
     src, dst = (runs, archive) if args.action == "archive" else (archive, runs)
     done = copy_finished(src, dst, study_folders(_only(spec, args.only) if args.only else spec))
     logs = f", {' and '.join(done.logs)} updated" if done.logs else ""
+    added = f", {done.added_files} files they lacked added" if done.added_files else ""
     print(
         f"{args.action}: {done.runs} finished runs copied from {src} to {dst} "
-        f"({done.unchanged} already there{logs})"
+        f"({done.unchanged} already there{added}{logs})"
     )
     return 0
 
