@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from svnr_rl.study.report import write_report
+from svnr_rl.study.report import reference_value, write_report
 from svnr_rl.study.spec import parse_study
 from svnr_rl.study.trials import grid_trials
 
@@ -74,6 +74,53 @@ def test_report_gives_speed_device_steps_to_target_and_the_paper(tmp_path: Path)
     assert res["tasks"]["mot"]["svnr"]["mean"] == pytest.approx(9.5)
     assert res["tasks"]["hc"]["svnr"]["seeds"] == [0]
     assert res["study"] == "studies/r.toml"
+
+
+def test_reference_rows_read_their_figure_from_the_committed_file_each_names(
+    tmp_path: Path,
+) -> None:
+    study_dir, cards = tmp_path / "studies", tmp_path / "cards"
+    study_dir.mkdir()
+    cards.mkdir()
+    (cards / "card.json").write_text(
+        json.dumps({"policies": {"oracle": {"last": 5.0}, "sac": {"last": -0.25}, "x": "no"}})
+    )
+
+    def ref(title: str, task: str, field: str, file: str = "../cards/card.json") -> Any:
+        return {"title": title, "task": task, "file": file, "field": field}
+
+    spec = parse_study(
+        {
+            "study": {"name": "r", "seeds": [0]},
+            "task": [
+                {"key": "mot", "preset": "max-of-three", "s2": 1.5, "title": "MoT"},
+                {"key": "pg", "preset": "particle-gather", "title": "PG"},
+            ],
+            "method": [{"key": "svnr", "method": "svnr"}],
+            "report": {
+                "sections": ["table"],
+                "reference": [
+                    ref("oracle", "pg", "policies.oracle.last"),
+                    ref("SAC", "pg", "policies.sac.last"),
+                    ref("broken", "pg", "policies.x"),
+                    ref("missing", "pg", "policies.oracle.last", "../cards/none.json"),
+                ],
+            },
+        },
+        str(study_dir / "r.toml"),
+    )
+    out = tmp_path / "out"
+    md = write_report(spec, tmp_path / "runs", out).read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| *reference:*")]
+    assert rows[:2] == [
+        "| *reference:* oracle | — | — | 5.00 | — |",
+        "| *reference:* SAC | — | — | -0.25 | — |",
+    ]
+    assert "policies.x in ../cards/card.json is not a finite number" in rows[2]
+    assert "unreadable (FileNotFoundError: ../cards/none.json)" in rows[3]
+    refs = json.loads((out / "results.json").read_text())["references"]
+    assert [r["value"] for r in refs[:2]] == [5.0, -0.25]
+    assert reference_value(spec, spec.report.references[0]) == 5.0
 
 
 def test_an_empty_runs_folder_gives_a_report_of_nothing_run(tmp_path: Path) -> None:

@@ -82,6 +82,32 @@ def test_episodes_count_full_length_episodes(tmp_path: Path) -> None:
         (lambda d: d.update(report={"sections": ["scatter"]}), "report.scatter_task: required"),
         (lambda d: d.update(report={"sections": ["tuning"]}), "'tuning' needs a [tune] table"),
         (
+            lambda d: d.update(report={"reference": [{"title": "o", "task": "x"}]}),
+            "report.reference[0].task: 'x' is not a task key",
+        ),
+        (
+            lambda d: d.update(
+                report={"reference": [{"title": "o", "task": "t", "file": "/a.json", "field": "f"}]}
+            ),
+            "report.reference[0].file: expected a relative path to a .json file",
+        ),
+        (
+            lambda d: d.update(
+                report={"reference": [{"title": "o", "task": "t", "file": "a.json", "field": "a."}]}
+            ),
+            "report.reference[0].field: expected a dotted path",
+        ),
+        (
+            lambda d: d.update(
+                report={
+                    "reference": [
+                        {"title": "o", "task": "t", "file": "a.json", "field": "f", "value": 5}
+                    ]
+                }
+            ),
+            "report.reference[0].value: unknown key",
+        ),
+        (
             lambda d: d.update(
                 tune={
                     "trials": 2,

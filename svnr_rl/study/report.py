@@ -10,6 +10,7 @@ study file and every command that trained its runs (``RUNS/commands.log``).
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from collections.abc import Callable, Sequence
@@ -20,13 +21,15 @@ from typing import Any
 import numpy as np
 
 from svnr_rl.study.context import Cell, ReportContext, fmt
-from svnr_rl.study.spec import StudySpec
+from svnr_rl.study.spec import ReferenceRow, StudySpec
 from svnr_rl.study.trials import Trial, finished_summary, grid_trials, read_failure
 
-__all__ = ["COMMANDS_LOG", "collect", "log_command", "write_report"]
+__all__ = ["COMMANDS_LOG", "collect", "log_command", "reference_value", "write_report"]
 
 #: one line per invocation of the study (date, wall clock, counts, command), in the runs folder
 COMMANDS_LOG = "commands.log"
+#: a reference row's JSON file is not read beyond this size
+_MAX_REFERENCE_BYTES = 16 * 2**20
 
 
 def collect(spec: StudySpec, runs: Path) -> dict[tuple[str, str], Cell]:
@@ -73,13 +76,48 @@ def section_table(ctx: ReportContext) -> list[str]:
             paper = m.paper.get(t.key)
             cells += [ours, fmt(*paper) if paper else "—"]
         lines.append("| " + " | ".join(cells) + " |")
+    titles = list(dict.fromkeys(r.title for r in spec.report.references))
+    for title in titles:
+        cells = [f"*reference:* {title}"]
+        for t in spec.tasks:
+            refs = [r for r in spec.report.references if r.title == title and r.task == t.key]
+            value = reference_value(spec, refs[0]) if refs else None
+            shown = "—" if value is None else value if isinstance(value, str) else f"{value:.2f}"
+            cells += [shown, "—"]
+        lines.append("| " + " | ".join(cells) + " |")
+    refs_note = (
+        " *reference* rows are policies that are not trained by this study, read from the "
+        "committed file each names (`results.json`: `references`)."
+        if titles
+        else ""
+    )
     return [
         f"`{spec.metric}` (decentralized execution), mean ± std over seeds "
         f"{list(spec.seeds)} (numpy `std`, ddof = 0); the paper's number beside ours "
-        "(`—`: the paper has none).",
+        f"(`—`: the paper has none).{refs_note}",
         "",
         *lines,
     ]
+
+
+def reference_value(spec: StudySpec, ref: ReferenceRow) -> float | str:
+    """The number at ``ref.field`` of ``ref.file`` (relative to the study file's folder), or
+    a short text saying why there is none, shown in its cell instead of failing the report."""
+    folder = Path(spec.path).parent if spec.path else Path(".")
+    path = folder / ref.file
+    try:
+        if path.stat().st_size > _MAX_REFERENCE_BYTES:
+            return f"{ref.file}: larger than {_MAX_REFERENCE_BYTES // 2**20} MiB"
+        node: Any = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        return f"unreadable ({type(err).__name__}: {ref.file})"
+    for part in ref.field.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return f"no field {ref.field} in {ref.file}"
+        node = node[part]
+    if isinstance(node, bool) or not isinstance(node, int | float) or not math.isfinite(node):
+        return f"{ref.field} in {ref.file} is not a finite number"
+    return float(node)
 
 
 def _steps_text(summary: dict[str, Any]) -> str:
@@ -216,6 +254,16 @@ def _results_json(ctx: ReportContext) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), {platform.python_version()}",
         "training_compute_s": float(sum(float(s["wall_time_s"]) for _, s in ctx.completed())),
         "tasks": tasks,
+        "references": [
+            {
+                "title": r.title,
+                "task": r.task,
+                "file": r.file,
+                "field": r.field,
+                "value": reference_value(spec, r),
+            }
+            for r in spec.report.references
+        ],
     }
 
 

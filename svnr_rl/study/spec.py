@@ -35,6 +35,11 @@ names a grid of tasks x methods x seeds with config overrides, optionally a tuni
 
     [report]
     sections = ["table", "curves"]
+    [[report.reference]]                  # optional: a reference policy's row in the table
+    title = "oracle (learnability card)"
+    task = "particle-gather"
+    file = "../docs/results/particle_gather/particle-gather/card.json"  # from this file
+    field = "policies.oracle.last_step_mean"
 
 Every table and key is checked: an unknown key, a wrong type, an empty grid, overlapping
 tuning and evaluation seeds or a size beyond the bounds below raise :class:`ConfigError`
@@ -59,6 +64,7 @@ __all__ = [
     "SECTIONS",
     "MethodEntry",
     "ParamSpec",
+    "ReferenceRow",
     "ReportSpec",
     "StudySpec",
     "TaskEntry",
@@ -149,13 +155,31 @@ class TuneSpec:
 
 
 @dataclass(frozen=True)
+class ReferenceRow:
+    """A reference policy's figure, shown under the methods in the results table (e.g. a
+    scripted oracle or a centralized SAC bound from a learnability card), so that a reader
+    sees how close each method comes to what is possible.
+
+    The number is not written in the study file: it is read at report time from ``field``
+    (a dotted path, ``policies.oracle.last_step_mean``) of the committed JSON ``file``
+    (relative to the study file's folder) that the reference's own command wrote."""
+
+    title: str
+    task: str
+    file: str
+    field: str
+
+
+@dataclass(frozen=True)
 class ReportSpec:
-    """Which sections the report holds, the Fig. 5/7 task, and free text (markdown) that
-    follows the sections: what the numbers mean, written once in the study file."""
+    """Which sections the report holds, the Fig. 5/7 task, free text (markdown) that
+    follows the sections (what the numbers mean, written once in the study file), and the
+    reference rows of the results table."""
 
     sections: tuple[str, ...] = ("table", "per_seed", "curves")
     scatter_task: str = ""
     notes: str = ""
+    references: tuple[ReferenceRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -309,9 +333,30 @@ def _report(t: Table | None, task_keys: set[str]) -> ReportSpec:
     scatter = t.text("scatter_task")
     if scatter and scatter not in task_keys:
         raise ConfigError(f"report.scatter_task: {scatter!r} is not a task key of this study")
-    spec = ReportSpec(tuple(sections), scatter, t.text("notes"))
+    references = tuple(_reference(r, task_keys) for r in t.tables("reference", required=False))
+    spec = ReportSpec(tuple(sections), scatter, t.text("notes"), references)
     t.done()
     return spec
+
+
+def _reference(t: Table, task_keys: set[str]) -> ReferenceRow:
+    title = t.text("title", required=True).strip()
+    if not title:
+        raise ConfigError(f"{t.where}.title: must not be empty")
+    task = t.text("task", required=True)
+    if task not in task_keys:
+        raise ConfigError(f"{t.where}.task: {task!r} is not a task key of this study")
+    file = t.text("file", required=True)
+    if not file.endswith(".json") or Path(file).is_absolute():
+        raise ConfigError(
+            f"{t.where}.file: expected a relative path to a .json file (from the study "
+            f"file's folder); got {file!r}"
+        )
+    field = t.text("field", required=True)
+    if not all(part.strip() for part in field.split(".")):
+        raise ConfigError(f"{t.where}.field: expected a dotted path such as a.b.c; got {field!r}")
+    t.done()
+    return ReferenceRow(title, task, file, field)
 
 
 def parse_study(data: Mapping[str, Any], path: str = "") -> StudySpec:

@@ -91,7 +91,7 @@ class Table:
             raise ConfigError(f"{self._name(key)}: expected one or more [[{key}]] tables")
         if len(v) > MAX_ENTRIES:
             raise ConfigError(f"{self._name(key)}: at most {MAX_ENTRIES} entries")
-        return [Table(x, f"{key}[{i}]") for i, x in enumerate(v)]
+        return [Table(x, f"{self._name(key)}[{i}]") for i, x in enumerate(v)]
 
     def table(self, key: str) -> Table | None:
         v = self._get(key, None, False)
