@@ -24,6 +24,15 @@ every training method (SVNR and the maximum-entropy baselines) anneals ``alpha``
 
   reaching ``alpha_end`` after the duration ``D`` and staying there.
 
+* **Staged App. F.2**, the schedule that the public fork ``Jarvis-K/rommeo`` executes
+  (``experiment/res_gpf.py``; App. F.2 states only its first stage):
+
+  .. math:: \\alpha_t = \\alpha' + B e^{-r \\max(t - t_0, 0)} \\ (t < T_2), \\quad
+            s \\, \\alpha' \\ (T_2 \\le t < T_3), \\quad \\alpha_3 \\ (t \\ge T_3)
+
+  with the fork's ``T_2 = n/3``, ``T_3 = n/2`` of a run of ``n`` steps, ``s = 1/10`` and
+  ``alpha_3 = 0.3`` (docs/baselines.md, "The public ACCF learner").
+
 Every schedule accepts an optional ``floor``: the returned value is
 ``max(alpha_t, floor)``.  A floor
 guards the importance-sampled soft value ``alpha * logsumexp(Q / alpha)`` against a vanishing
@@ -37,7 +46,13 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["alpha_constant", "alpha_exponential", "alpha_linear", "alpha_paper_f2"]
+__all__ = [
+    "alpha_constant",
+    "alpha_exponential",
+    "alpha_linear",
+    "alpha_paper_f2",
+    "alpha_staged_f2",
+]
 
 
 def _finite(name: str, value: float) -> float:
@@ -96,6 +111,42 @@ def alpha_paper_f2(
     r = _positive("rate", rate)
     t0 = _non_negative("delay", delay)
     return _apply_floor(a_end + b * math.exp(-r * max(t - t0, 0.0)), floor)
+
+
+def alpha_staged_f2(
+    step: float,
+    alpha_end: float,
+    *,
+    second_start: float,
+    third_start: float,
+    second_scale: float = 0.1,
+    third_alpha: float = 0.3,
+    bonus: float = 500.0,
+    rate: float = 0.1,
+    delay: float = 10.0,
+    floor: float = 0.0,
+) -> float:
+    """The staged App. F.2 schedule (see the module docstring): :func:`alpha_paper_f2` before
+    ``second_start``, ``second_scale * alpha_end`` from ``second_start`` to ``third_start``,
+    ``third_alpha`` from ``third_start`` on.
+
+    ``0 <= second_start <= third_start`` in the units of ``step`` (the fork: a third and a half
+    of the run's steps), ``second_scale, third_alpha > 0``; the other arguments as in
+    :func:`alpha_paper_f2`.  Raises ``ValueError`` naming the argument for a bad input.
+    """
+    first = alpha_paper_f2(step, alpha_end, bonus=bonus, rate=rate, delay=delay, floor=floor)
+    t2 = _non_negative("second_start", second_start)
+    t3 = _non_negative("third_start", third_start)
+    if t3 < t2:
+        raise ValueError(f"third_start must be >= second_start = {t2}; got {third_start!r}")
+    scale = _positive("second_scale", second_scale)
+    last = _positive("third_alpha", third_alpha)
+    t = float(step)
+    if t >= t3:
+        return _apply_floor(last, floor)
+    if t >= t2:
+        return _apply_floor(scale * float(alpha_end), floor)
+    return first
 
 
 def alpha_exponential(

@@ -68,7 +68,7 @@ DIFFERENTIAL_TASKS: tuple[str, ...] = (
 METHODS: tuple[str, ...] = ("svnr", "maddpg", "masql", "pr2", "pr2-svgd", "rommeo", "masac", "mmq")
 #: Named negotiation topologies (App. H.3); an explicit ``"1:;2:1;3:1,2"`` list is also accepted.
 TOPOLOGIES: tuple[str, ...] = ("nested", "full", "empty", "random-peers")
-SCHEDULES: tuple[str, ...] = ("paper-f2", "exponential", "linear", "constant")
+SCHEDULES: tuple[str, ...] = ("paper-f2", "staged-f2", "exponential", "linear", "constant")
 DEVICES: tuple[str, ...] = ("cpu", "cuda", "auto")
 DTYPES: tuple[str, ...] = ("float32", "float64")
 VALUE_PROPOSALS: tuple[str, ...] = ("uniform", "policy")

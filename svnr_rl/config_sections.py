@@ -186,7 +186,12 @@ class AlphaConfig:
     ``paper-f2``: ``alpha_end + bonus * exp(-rate * max(t - delay, 0))`` (App. F.2);
     ``exponential``: Eq. 20 with ``alpha_start``, ``alpha_end``, ``tau``;
     ``linear``: from ``alpha_start`` to ``alpha_end`` over ``duration`` (App. H.4.2);
-    ``constant``: ``alpha_end`` throughout.  ``floor`` bounds every schedule from below.
+    ``constant``: ``alpha_end`` throughout;
+    ``staged-f2``: ``paper-f2`` before ``second_start``, ``second_scale * alpha_end`` until
+    ``third_start``, then ``third_alpha`` -- the schedule the public fork's ``res_gpf.py``
+    executes (defaults: its values for a run of 5000 steps, a third and a half of the run,
+    on the ``env_steps`` clock; docs/baselines.md, "The public ACCF learner").
+    ``floor`` bounds every schedule from below.
     """
 
     schedule: str = "paper-f2"
@@ -198,13 +203,23 @@ class AlphaConfig:
     rate: float = 0.004
     delay: float = 10.0
     duration: float = 2000.0
+    second_start: float = 1666.0
+    third_start: float = 2500.0
+    second_scale: float = 0.1
+    third_alpha: float = 0.3
     floor: float = 0.0
 
     def __post_init__(self) -> None:
         choice("alpha", self, "schedule", SCHEDULES)
         choice("alpha", self, "clock", CLOCKS)
         pos_float("alpha", self, "alpha_start", "alpha_end", "tau", "rate", "duration")
-        nonneg_float("alpha", self, "bonus", "delay", "floor")
+        nonneg_float("alpha", self, "bonus", "delay", "floor", "second_start", "third_start")
+        pos_float("alpha", self, "second_scale", "third_alpha")
+        if self.third_start < self.second_start:
+            fail(
+                "alpha.third_start",
+                f"must be >= alpha.second_start = {self.second_start}; got {self.third_start!r}",
+            )
 
     def value(self, step: int) -> float:
         """``alpha`` at ``step`` on the schedule's clock (updates or environment steps)."""
@@ -214,6 +229,19 @@ class AlphaConfig:
             return schedules.alpha_paper_f2(
                 step,
                 self.alpha_end,
+                bonus=self.bonus,
+                rate=self.rate,
+                delay=self.delay,
+                floor=self.floor,
+            )
+        if self.schedule == "staged-f2":
+            return schedules.alpha_staged_f2(
+                step,
+                self.alpha_end,
+                second_start=self.second_start,
+                third_start=self.third_start,
+                second_scale=self.second_scale,
+                third_alpha=self.third_alpha,
                 bonus=self.bonus,
                 rate=self.rate,
                 delay=self.delay,

@@ -45,8 +45,17 @@ def test_two_runs_with_the_same_seed_are_identical(tmp_path: Path) -> None:
         # a fractional update-to-data ratio (its carried remainder is checkpointed) on the
         # environment-step clock of the alpha schedule, and MASAC's learned temperature
         ("algo.update_to_data=0.3", 'alpha.clock="env_steps"', 'algo.method="masac"'),
+        # the fork's staged F.2 schedule with both later stages inside the run, one of them
+        # after the interruption (issue 31's SVNR at ACCF's settings)
+        (
+            'alpha.schedule="staged-f2"',
+            'alpha.clock="env_steps"',
+            "alpha.alpha_end=10",
+            "alpha.second_start=64",
+            "alpha.third_start=120",
+        ),
     ],
-    ids=["default", "utd-0.3-env-clock-masac"],
+    ids=["default", "utd-0.3-env-clock-masac", "staged-f2"],
 )
 def test_interrupted_and_resumed_run_equals_uninterrupted(
     tmp_path: Path, extra: tuple[str, ...]
