@@ -14,6 +14,7 @@ import torch
 
 from svnr_rl.__main__ import main
 from svnr_rl.checkpoint import load_checkpoint
+from svnr_rl.config import METHODS
 from svnr_rl.train import Trainer, resume, train
 from tests.rl_helpers import tiny_config
 
@@ -79,6 +80,37 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(
     assert all(torch.equal(pf[k], pr[k]) for k in pf)
     assert resumed.final == full.final
     assert json.loads((cut / "status.json").read_text())["state"] == "completed"
+
+
+def test_a_run_anneals_on_the_staged_schedule_of_its_environment_steps(tmp_path: Path) -> None:
+    # the fork's three stages on the env-step clock: F.2 (510 -> 10), alpha'/10 from step 64,
+    # 0.3 from step 120; each segment reports the temperature of its last update (at 64, 128
+    # and 192 environment steps), so a schedule read on the update clock would differ
+    res = train(
+        tiny_config(
+            tmp_path,
+            'train.run_name="staged"',
+            'alpha.schedule="staged-f2"',
+            'alpha.clock="env_steps"',
+            "alpha.alpha_end=10",
+            "alpha.second_start=64",
+            "alpha.third_start=120",
+        )
+    )
+    rows = (res.run_dir / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    alphas = [float(r.split(",")[header.index("alpha")]) for r in rows[1:]]
+    assert alphas == [pytest.approx(1.0), pytest.approx(0.3), pytest.approx(0.3)]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_policy_batch_size_0_means_batch_over_particles_for_every_method(
+    tmp_path: Path, method: str
+) -> None:
+    # documented edge value: 0 is ``batch_size // num_particles`` states per policy step (32 // 4);
+    # MASQL read the raw 0 and died on an empty batch (issue 33)
+    res = train(tiny_config(tmp_path, f'algo.method="{method}"', "algo.policy_batch_size=0"))
+    assert torch.isfinite(torch.tensor(res.final.mean))
 
 
 def test_run_folder_contents(tmp_path: Path) -> None:
@@ -157,6 +189,7 @@ def test_cli_train_evaluate_and_bad_input(
     for bad in (
         ["train", "--set", "algo.policy_lr=-1"],
         ["train", "--set", "alpha.alpha_end=0"],
+        ["train", "--set", 'alpha.schedule="staged-f2"', "--set", "alpha.third_start=10"],
         ["train", "--set", "algo.num_particles=1"],
         ["train", "--task", "nope"],
         ["train", "--set", "algo.nope=1"],

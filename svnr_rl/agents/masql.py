@@ -26,7 +26,7 @@ with the importance constant ``D log 2`` *inside* ``alpha``
 (:func:`uniform_soft_value`; the older public code samples ``u'`` on ``[-10, 10]`` and adds the
 constants outside ``alpha``, NOTES.md).
 
-**Policy update** (amortized SVGD, Eq. 12 on the joint action): for ``policy_batch_size``
+**Policy update** (amortized SVGD, Eq. 12 on the joint action): for ``policy_states``
 replay states, ``M = num_particles`` joint particles of each agent's sampler, the score of the
 squashed target :func:`squashed_score`, the full SVGD direction
 :func:`svnr_core.stein.svgd_direction` (all ``D`` coordinates in one kernel), scaled by
@@ -132,7 +132,7 @@ class MASQLAgent(Agent):
         )
 
     def policy_step(self, batch: Batch, alpha: float) -> float:
-        bp = min(self.cfg.policy_batch_size, batch.obs.shape[0])
+        bp = min(self.cfg.policy_states, batch.obs.shape[0])
         m = self.cfg.num_particles
         u = self.joint_particles(batch.obs[:bp], m)  # [N, bp, m, D]
         state = batch.state[:bp].unsqueeze(1).expand(bp, m, batch.state.shape[-1])

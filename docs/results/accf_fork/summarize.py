@@ -4,7 +4,10 @@ Reads the result JSONs in ``runs/`` (one per run, written by the launcher descri
 folder's README; the fork's code is not in this repository) and writes ``summary.json``: per
 learner x ``s2``, the seeds run and, over them, the mean and standard deviation (numpy ``std``,
 ddof 0) of the last step's printed reward (the fork's own figure) and of the mean reward of the
-last 100 steps, and the number of seeds whose last-100 mean is at least 9.5 (the issue's goal).
+last 100 steps, the number of seeds whose last-100 mean is at least 9.5 (the issue's goal) and,
+per stage of the executed temperature schedule, the share of steps in the global basin (reward
+> 0); and rewrites the table of ``README.md`` between its ``<!-- table -->`` markers from that
+summary, so that no figure of the README is typed in.
 
     python docs/results/accf_fork/summarize.py
 """
@@ -24,7 +27,7 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return m, math.sqrt(sum((v - m) ** 2 for v in values) / len(values))
 
 
-def summarize(runs: Path) -> dict[str, dict[str, object]]:
+def summarize(runs: Path) -> dict[str, dict[str, Any]]:
     """``{"ACCF s2=1.5": {...}, ...}`` from every ``*.json`` under ``runs``."""
     groups: dict[tuple[str, float], list[dict[str, Any]]] = {}
     for f in sorted(runs.glob("*.json")):
@@ -32,7 +35,7 @@ def summarize(runs: Path) -> dict[str, dict[str, object]]:
         if r.get("max_steps") != 5000 or not r.get("paper_formula"):
             continue
         groups.setdefault((str(r["model"]), float(r["s2"])), []).append(r)
-    out: dict[str, dict[str, object]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for (model, s2), rs in sorted(groups.items()):
         rs.sort(key=lambda r: int(r["seed"]))
         final = [float(r["final_res"]) for r in rs]
@@ -50,14 +53,50 @@ def summarize(runs: Path) -> dict[str, dict[str, object]]:
             "last100_mean": lm,
             "last100_std": ls,
             "seeds_at_9_5": sum(v >= 9.5 for v in last100),
+            # per stage (alpha ~ 10, 1, 0.3): share of steps with reward > 0, mean over seeds
+            "stage_share_positive": [
+                sum(float(r["stages"][k]["share_positive"]) for r in rs) / len(rs) for k in range(3)
+            ],
             "wall_s_mean": sum(float(r["wall_s"]) for r in rs) / len(rs),
         }
     return out
 
 
+def table(summary: dict[str, dict[str, Any]]) -> str:
+    """The README's Markdown table of ``summary``."""
+    lines = [
+        "| learner | s2 | seeds | last step's reward (the fork's figure) | mean of the last 100 "
+        "steps | seeds >= 9.5 (last 100) | per seed (last 100) | steps in the global basin, "
+        "stage 1 / 2 / 3 | wall s per run |",
+        "|---|---:|---|---:|---:|---:|---|---|---:|",
+    ]
+    for row in summary.values():
+        per_seed = ", ".join(
+            f"{k}: {v:.2f}" for k, v in zip(row["seeds"], row["last100_mean_reward"], strict=True)
+        )
+        stages = " / ".join(f"{100 * v:.0f}%" for v in row["stage_share_positive"])
+        lines.append(
+            f"| {row['model']} | {row['s2']:g} | {len(row['seeds'])} | "
+            f"{row['final_res_mean']:.2f} ± {row['final_res_std']:.2f} | "
+            f"{row['last100_mean']:.2f} ± {row['last100_std']:.2f} | "
+            f"{row['seeds_at_9_5']}/{len(row['seeds'])} | {per_seed} | {stages} | "
+            f"{row['wall_s_mean']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def rewrite_readme(readme: Path, text: str) -> None:
+    """Replace what stands between the two ``<!-- table -->`` markers of ``readme``."""
+    marker = "<!-- table -->"
+    head, _, rest = readme.read_text().partition(marker)
+    _, _, tail = rest.partition(marker)
+    readme.write_text(f"{head}{marker}\n{text}\n{marker}{tail}")
+
+
 if __name__ == "__main__":
     summary = summarize(HERE / "runs")
     (HERE / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    rewrite_readme(HERE / "README.md", table(summary))
     for key, row in summary.items():
         print(
             f"{key}: seeds {row['seeds']}, last step {row['final_res_mean']:.2f} ± "
