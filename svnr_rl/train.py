@@ -178,9 +178,23 @@ def resume(
         # loses any row written after it
         purge = trainer.env_steps
         write_metrics_csv(rd, trainer.metrics)
+    else:
+        print(f"note: {str(ckpt)!r} does not exist: training starts from step 0", file=sys.stderr)
     if config_to_dict(cfg) != config_to_dict(stored):  # a new length or device
         write_run_config(rd, cfg)
     return _execute(trainer, on_step=on_step, purge=purge)
+
+
+def _kept(trainer: Trainer) -> str:
+    """What an interrupted run leaves to resume from, in words."""
+    if checkpoint_path(trainer.run_dir).exists():
+        at = trainer.segment * trainer.steps_per_segment * trainer.cfg.env.num_envs
+        return f"the last checkpoint (at {at} environment steps) is kept"
+    return (
+        "no checkpoint had been written yet (the first comes after "
+        f"train.eval_interval = {trainer.cfg.train.eval_interval} environment steps), "
+        "so resume starts from step 0"
+    )
 
 
 def _execute(
@@ -199,8 +213,8 @@ def _execute(
         hint = f"python -m svnr_rl resume {trainer.run_dir}"
         trainer._write_status("interrupted", resume=hint)
         print(
-            f"\ninterrupted at {trainer.env_steps} environment steps; the last checkpoint "
-            f"is kept. Continue with: {hint}",
+            f"\ninterrupted at {trainer.env_steps} environment steps; {_kept(trainer)}. "
+            f"Continue with: {hint}",
             file=sys.stderr,
         )
         raise

@@ -82,6 +82,33 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(
     assert json.loads((cut / "status.json").read_text())["state"] == "completed"
 
 
+def test_an_interruption_before_the_first_checkpoint_says_so_and_resume_starts_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupt(tr: Trainer) -> None:
+        if tr.vec_steps == 3:  # before the first checkpoint (8 vector steps per segment)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(tmp_path, 'train.run_name="early"'), on_step=interrupt)
+    err = capsys.readouterr().err
+    assert "no checkpoint had been written yet" in err
+    assert "train.eval_interval = 64" in err
+    assert "is kept" not in err
+    full = train(tiny_config(tmp_path, 'train.run_name="full"'))
+    resumed = resume(tmp_path / "early")
+    assert "does not exist: training starts from step 0" in capsys.readouterr().err
+    assert resumed.final == full.final
+
+    def later(tr: Trainer) -> None:
+        if tr.vec_steps == 13:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(tmp_path, 'train.run_name="late"'), on_step=later)
+    assert "the last checkpoint (at 64 environment steps) is kept" in capsys.readouterr().err
+
+
 def test_a_run_anneals_on_the_staged_schedule_of_its_environment_steps(tmp_path: Path) -> None:
     # the fork's three stages on the env-step clock: F.2 (510 -> 10), alpha'/10 from step 64,
     # 0.3 from step 120; each segment reports the temperature of its last update (at 64, 128
