@@ -27,6 +27,7 @@ import pytest
 
 from svnr_rl.__main__ import main
 from tests.rl_helpers import TINY_SET
+from tests.study_helpers import grid_study
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -424,6 +425,44 @@ def test_other_commands_refuse_bad_input(
     code, err = _run(argv, capsys)
     _assert_refused(code, err, expected)
     assert list(tmp_path.iterdir()) == [], "nothing is written"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--workers", "1000"], "--workers 1000: this machine has"),
+        (["--out", "/proc/svnr-x"], "--out '/proc/svnr-x': cannot write there"),
+    ],
+    ids=["workers-over-cpus", "out-not-writable"],
+)
+def test_study_refuses_what_this_machine_cannot_do_before_ray_starts(
+    extra: list[str],
+    expected: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # issue 33: these were accepted silently, or found only after every trial had trained
+    monkeypatch.chdir(tmp_path)
+    f = grid_study(tmp_path / "s.toml", seeds="[0]", methods=("svnr",))
+    code, err = _run(["study", "run", str(f), "--runs", str(tmp_path / "r"), *extra], capsys)
+    _assert_refused(code, err, expected)
+    assert not (tmp_path / "r").exists(), "no run folder, no Ray"
+
+
+def test_study_on_cuda_without_a_gpu_is_refused_at_once(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    f = grid_study(tmp_path / "s.toml", seeds="[0]", methods=("svnr",))
+    argv = ["study", "run", str(f), "--runs", str(tmp_path / "r"), "--device", "cuda"]
+    code, err = _run([*argv, "--out", str(tmp_path / "o")], capsys)
+    _assert_refused(code, err, "--device cuda: this machine has no CUDA device")
+    assert not (tmp_path / "r").exists()
 
 
 # ----------------------------------------------------------------------------------- processes

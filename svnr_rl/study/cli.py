@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shlex
 import sys
 import time
@@ -90,6 +91,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(args, " ".join([_PROG, *(shlex.quote(a) for a in args_list)]))
 
 
+def _check_machine(args: argparse.Namespace) -> None:
+    """Refuse, before Ray starts, what a local Ray on this machine cannot run: a CUDA device
+    that is not there, more workers than CPUs.  (A cluster named by ``--address`` is not
+    checked here: its own resources decide.)"""
+    from svnr_rl.config import ConfigError
+
+    if args.address:
+        return
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "--device cuda: this machine has no CUDA device (torch.cuda.is_available() is "
+                "False); use --device cpu or auto, or --address a Ray cluster with GPUs"
+            )
+    cpus = os.cpu_count() or 1
+    if args.workers > cpus:
+        raise ConfigError(
+            f"--workers {args.workers}: this machine has {cpus} CPU(s) and a local Ray runs one "
+            f"trial per CPU; use --workers {cpus} or fewer, or --address a cluster"
+        )
+
+
+def _check_writable(folder: Path, flag: str) -> None:
+    """Create ``folder`` and write a probe file in it, so that a report folder that cannot be
+    written fails before any trial trains rather than after all of them."""
+    from svnr_rl.config import ConfigError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-probe-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"{flag} {str(folder)!r}: cannot write there ({exc.strerror})") from None
+
+
 def _counts(outcomes: Sequence[Outcome]) -> list[tuple[str, int]]:
     """How many runs of an invocation were trained, resumed, reused and failed."""
     return [
@@ -113,6 +152,9 @@ def run_command(args: argparse.Namespace, command: str) -> int:
         out = Path(args.out or f"{DEFAULT_RESULTS}/studies/{spec.name}")
         if args.action in ("archive", "restore"):
             return _copy_runs(args, runs, spec)
+        if args.action != "report":
+            _check_machine(args)
+        _check_writable(out, "--out")
         if args.action == "tune" and spec.tune is None:
             raise ConfigError(f"{args.file}: has no [tune] table; use `study run`")
         if args.action == "run" and spec.tune is not None:
