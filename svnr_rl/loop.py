@@ -21,6 +21,7 @@ resuming and finishing runs (:mod:`svnr_rl.train`).
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -274,7 +275,8 @@ class Trainer:
             initial=self.env_steps,
             unit="step",
             unit_scale=True,
-            disable=not c.train.progress,
+            # carriage-return frames only on a terminal: a pipe or a log file gets none
+            disable=not c.train.progress or not sys.stderr.isatty(),
             dynamic_ncols=True,
             desc=f"{c.env.task}/{c.algo.method}",
         )

@@ -19,7 +19,7 @@ from svnr_rl.config import ConfigError, apply_overrides, preset, resolve_run_len
 from svnr_rl.resources import check_memory, estimate_memory
 from svnr_rl.run_status import read_status, run_state, write_status
 from svnr_rl.train import _claim_run_dir
-from tests.rl_helpers import TINY_SET
+from tests.rl_helpers import TINY, TINY_SET
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -86,6 +86,17 @@ def test_two_processes_into_one_out_folder(tmp_path: Path) -> None:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
     assert sorted(d.name for d in tmp_path.iterdir()) == ["same", "same-1"]
+
+
+def test_the_progress_bar_writes_no_frames_into_a_pipe(tmp_path: Path) -> None:
+    """``--progress`` with stderr a pipe (a log file, CI): no carriage-return frames (issue 33)."""
+    argv = [sys.executable, "-m", "svnr_rl", "train", "--out", str(tmp_path), "--progress"]
+    # bytes: text mode would turn the carriage returns into newlines
+    tiny = [a for x in TINY if x != "train.progress=false" for a in ("--set", x)]
+    proc = subprocess.run([*argv, *tiny], capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert b"\r" not in proc.stderr
+    assert b"max-of-three/svnr" not in proc.stderr  # the bar's label: no bar at all
 
 
 def test_a_killed_run_reads_as_stopped(tmp_path: Path) -> None:

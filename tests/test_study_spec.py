@@ -60,6 +60,11 @@ def test_episodes_count_full_length_episodes(tmp_path: Path) -> None:
         (lambda d: d["study"].update(colour="red"), "study.colour: unknown key"),
         (lambda d: d.update(tasks=[]), "tasks: unknown key"),
         (lambda d: d["study"].update(seeds=[]), "study.seeds: expected a non-empty list"),
+        # a misspelled required key is named (issue 33: only "study.seeds: required" before)
+        (
+            lambda d: d["study"].update(seedz=d["study"].pop("seeds")),
+            "study.seeds: required (the table has 'seedz': a misspelling of 'seeds'?)",
+        ),
         (lambda d: d["study"].update(seeds=[0, 0]), "a seed is listed twice"),
         (lambda d: d["study"].update(seeds=[-1]), "at most 1000 seeds in 0..2**31-1"),
         (lambda d: d["study"].update(name="../x"), "study.name: letters, digits"),

@@ -152,9 +152,6 @@ def run_command(args: argparse.Namespace, command: str) -> int:
         out = Path(args.out or f"{DEFAULT_RESULTS}/studies/{spec.name}")
         if args.action in ("archive", "restore"):
             return _copy_runs(args, runs, spec)
-        if args.action != "report":
-            _check_machine(args)
-        _check_writable(out, "--out")
         if args.action == "tune" and spec.tune is None:
             raise ConfigError(f"{args.file}: has no [tune] table; use `study run`")
         if args.action == "run" and spec.tune is not None:
@@ -172,6 +169,10 @@ def run_command(args: argparse.Namespace, command: str) -> int:
 
             check_space(spec_run, runs)
         outcomes = []
+        if args.action != "report":
+            # after every other check (bad input writes nothing), before Ray starts
+            _check_machine(args)
+        _check_writable(out, "--out")
         if args.action != "report":
             total = len(trials)
             if spec_run.tune is not None:

@@ -3,6 +3,7 @@ and a final check that refuses the keys nobody asked for (:mod:`svnr_rl.study.sp
 
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Any
 
@@ -33,7 +34,9 @@ class Table:
         self.seen.add(key)
         if key not in self.data:
             if required:
-                raise ConfigError(f"{self._name(key)}: required")
+                near = difflib.get_close_matches(key, [str(k) for k in self.data], n=1)
+                hint = f" (the table has {near[0]!r}: a misspelling of {key!r}?)" if near else ""
+                raise ConfigError(f"{self._name(key)}: required{hint}")
             return default
         return self.data[key]
 
