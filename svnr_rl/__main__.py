@@ -88,6 +88,8 @@ def _train_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
     extra = list(args.overrides)
     if args.s2 is not None:
         extra.append(f"env.s2={args.s2!r}")
+    if args.method is not None:
+        extra.append(f'algo.method="{args.method}"')
     if args.seed is not None:
         extra.append(f"train.seed={args.seed}")
     if args.device is not None:
@@ -120,6 +122,13 @@ def _describe(cfg: Config) -> str:
 def _cmd_train(args: argparse.Namespace) -> int:
     cfg, notes = _train_config(args)
     _note(notes)
+    if args.print_config:
+        import json
+
+        from svnr_rl.config import config_to_dict
+
+        print(json.dumps(config_to_dict(cfg), indent=2))
+        return 0
     from svnr_rl.train import train
 
     res = train(cfg)

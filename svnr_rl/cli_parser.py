@@ -20,7 +20,7 @@ __all__ = ["build_parser"]
 
 
 def build_parser(description: str = "") -> argparse.ArgumentParser:
-    from svnr_rl.config import TASKS
+    from svnr_rl.config import METHODS, TASKS
 
     p = argparse.ArgumentParser(
         prog="python -m svnr_rl", description=description, formatter_class=HelpFormatter
@@ -55,6 +55,13 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
     t.add_argument(
         "--s2", type=float, default=None, help="Max of Three basin width (paper: 3.0, 2.0, 1.5)"
     )
+    t.add_argument(
+        "--method",
+        default=None,
+        choices=METHODS,
+        metavar="NAME",
+        help=f"algo.method, one of: {', '.join(METHODS)} (default: the preset's, svnr)",
+    )
     t.add_argument("--config", default=None, metavar="FILE", help="config file (.json or .toml)")
     t.add_argument(
         "--set",
@@ -85,7 +92,13 @@ def build_parser(description: str = "") -> argparse.ArgumentParser:
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="show a progress bar",
+        help="show a progress bar (only when stderr is a terminal)",
+    )
+    t.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved configuration (JSON, as the run folder's config.json) and "
+        "exit without training",
     )
 
     e = command(

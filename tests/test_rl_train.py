@@ -228,6 +228,18 @@ def test_cli_train_evaluate_and_bad_input(
     assert sorted(tmp_path.iterdir()) == before  # no run folder created for bad input
 
 
+def test_cli_method_and_print_config_write_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["train", "--method", "masql", "--s2", "2.0", "--out", str(tmp_path), "--print-config"]
+    assert main(argv) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert (cfg["algo"]["method"], cfg["env"]["s2"]) == ("masql", 2.0)
+    assert list(tmp_path.iterdir()) == []  # no run folder
+    assert main(["train", "--method", "nope", "--out", str(tmp_path)]) == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
 def test_cli_corrupted_checkpoint_exits_2_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "latest.pt"
     bad.write_bytes(b"\x00not a checkpoint")

@@ -4,7 +4,9 @@ For every finished run folder ``RUNS/TASK/METHOD/seedK`` this reads the replay b
 checkpoint (every training transition, in the order the environments produced them: row ``k`` is
 environment step ``k``; weights-only load) and gives, per stage of the staged F.2 schedule
 (environment steps below ``alpha.second_start``, below ``alpha.third_start``, the rest), the
-share of training steps whose reward is positive.  On Max of Three only the global basin pays
+share of training steps whose reward is positive, and the switch step: the first environment step
+of a 100-step window with at least 90% of its steps in the global basin (the same rule as for the
+fork's runs in ``docs/results/accf_fork/``).  On Max of Three only the global basin pays
 more than 0 (``g1 <= 0`` everywhere), so this is how often the behaviour policy's joint sample
 landed in it: the exploration the critic could learn the global optimum from.  Writes
 ``stage_shares.json`` beside this file and rewrites the table of ``README.md`` between its
@@ -27,8 +29,21 @@ HERE = Path(__file__).resolve().parent
 MARKER = "<!-- stage table -->"
 
 
-def run_shares(run: Path) -> list[float]:
-    """Shares of positive-reward training steps per stage of ``run``'s schedule."""
+def switch_step(positive: list[bool], window: int = 100, share: float = 0.9) -> int | None:
+    """First step of a ``window``-step stretch with at least ``share`` of it positive."""
+    need = share * window
+    count = sum(positive[:window])
+    for t in range(len(positive) - window + 1):
+        if count >= need:
+            return t
+        if t + window < len(positive):
+            count += positive[t + window] - positive[t]
+    return None
+
+
+def run_shares(run: Path) -> tuple[list[float], int | None]:
+    """Shares of positive-reward training steps per stage of ``run``'s schedule, and its
+    switch step."""
     ckpt = load_checkpoint(run / "checkpoints" / "latest.pt")
     reward = ckpt["replay"]["data"]["reward"]
     alpha = ckpt["config"]["alpha"]
@@ -37,7 +52,7 @@ def run_shares(run: Path) -> list[float]:
     for lo, hi in itertools.pairwise(bounds):
         seg = reward[lo:hi]
         out.append(float((seg > 0).double().mean()) if seg.numel() else float("nan"))
-    return out
+    return out, switch_step([bool(x) for x in (reward > 0).tolist()])
 
 
 def collect(runs: Path) -> dict[str, dict[str, Any]]:
@@ -48,9 +63,11 @@ def collect(runs: Path) -> dict[str, dict[str, Any]]:
         if json.loads(status.read_text()).get("state") != "completed":
             continue
         key = f"{run.parent.parent.name}/{run.parent.name}"
-        row = out.setdefault(key, {"seeds": [], "shares": []})
+        row = out.setdefault(key, {"seeds": [], "shares": [], "switch_step": []})
+        shares, switch = run_shares(run)
         row["seeds"].append(int(run.name.removeprefix("seed")))
-        row["shares"].append(run_shares(run))
+        row["shares"].append(shares)
+        row["switch_step"].append(switch)
     for row in out.values():
         n = len(row["shares"])
         row["mean"] = [sum(s[k] for s in row["shares"]) / n for k in range(3)]
@@ -59,12 +76,14 @@ def collect(runs: Path) -> dict[str, dict[str, Any]]:
 
 def table(shares: dict[str, dict[str, Any]]) -> str:
     lines = [
-        "| task / row | seeds | training steps in the global basin, stage 1 / 2 / 3 (mean) |",
-        "|---|---|---|",
+        "| task / row | seeds | training steps in the global basin, stage 1 / 2 / 3 (mean) "
+        "| switch step per seed |",
+        "|---|---|---|---|",
     ]
     for key, row in shares.items():
         stages = " / ".join(f"{100 * v:.0f}%" for v in row["mean"])
-        lines.append(f"| {key} | {len(row['seeds'])} | {stages} |")
+        switch = ", ".join("never" if v is None else str(v) for v in row["switch_step"])
+        lines.append(f"| {key} | {len(row['seeds'])} | {stages} | {switch} |")
     return "\n".join(lines)
 
 

@@ -29,21 +29,26 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 
 def summarize(runs: Path) -> dict[str, dict[str, Any]]:
     """``{"ACCF s2=1.5": {...}, ...}`` from every ``*.json`` under ``runs``."""
-    groups: dict[tuple[str, float], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
     for f in sorted(runs.glob("*.json")):
         r = json.loads(f.read_text())
-        if r.get("max_steps") != 5000 or not r.get("paper_formula"):
+        if r.get("max_steps") != 5000:
             continue
-        groups.setdefault((str(r["model"]), float(r["s2"])), []).append(r)
+        game = "paper" if r["paper_formula"] else "fork"
+        groups.setdefault((game, str(r["model"]), float(r["s2"])), []).append(r)
     out: dict[str, dict[str, Any]] = {}
-    for (model, s2), rs in sorted(groups.items()):
+    # the paper's game first, then the fork's own; ACCF before GPF; by s2
+    order = sorted(groups, key=lambda g: (g[0] != "paper", g[1], g[2]))
+    for game, model, s2 in order:
+        rs = groups[(game, model, s2)]
         rs.sort(key=lambda r: int(r["seed"]))
         final = [float(r["final_res"]) for r in rs]
         last100 = [float(r["last100_mean_reward"]) for r in rs]
         fm, fs = _mean_std(final)
         lm, ls = _mean_std(last100)
-        out[f"{model} s2={s2:g}"] = {
+        out[f"{model} s2={s2:g} ({game}'s game)"] = {
             "model": model,
+            "game": game,
             "s2": s2,
             "seeds": [int(r["seed"]) for r in rs],
             "final_res": final,
@@ -57,6 +62,8 @@ def summarize(runs: Path) -> dict[str, dict[str, Any]]:
             "stage_share_positive": [
                 sum(float(r["stages"][k]["share_positive"]) for r in rs) / len(rs) for k in range(3)
             ],
+            # first step of a 100-step window with >= 90% of its steps in the global basin
+            "switch_step": [r.get("switch_step") for r in rs],
             "wall_s_mean": sum(float(r["wall_s"]) for r in rs) / len(rs),
         }
     return out
@@ -65,21 +72,22 @@ def summarize(runs: Path) -> dict[str, dict[str, Any]]:
 def table(summary: dict[str, dict[str, Any]]) -> str:
     """The README's Markdown table of ``summary``."""
     lines = [
-        "| learner | s2 | seeds | last step's reward (the fork's figure) | mean of the last 100 "
-        "steps | seeds >= 9.5 (last 100) | per seed (last 100) | steps in the global basin, "
-        "stage 1 / 2 / 3 | wall s per run |",
-        "|---|---:|---|---:|---:|---:|---|---|---:|",
+        "| learner | game | s2 | seeds | last step's reward (the fork's figure) | mean of the "
+        "last 100 steps | seeds >= 9.5 (last 100) | per seed (last 100) | steps in the global "
+        "basin, stage 1 / 2 / 3 | switch step per seed | wall s per run |",
+        "|---|---|---:|---|---:|---:|---:|---|---|---|---:|",
     ]
     for row in summary.values():
         per_seed = ", ".join(
             f"{k}: {v:.2f}" for k, v in zip(row["seeds"], row["last100_mean_reward"], strict=True)
         )
+        switch = ", ".join("never" if v is None else str(v) for v in row["switch_step"])
         stages = " / ".join(f"{100 * v:.0f}%" for v in row["stage_share_positive"])
         lines.append(
-            f"| {row['model']} | {row['s2']:g} | {len(row['seeds'])} | "
+            f"| {row['model']} | {row['game']}'s | {row['s2']:g} | {len(row['seeds'])} | "
             f"{row['final_res_mean']:.2f} ± {row['final_res_std']:.2f} | "
             f"{row['last100_mean']:.2f} ± {row['last100_std']:.2f} | "
-            f"{row['seeds_at_9_5']}/{len(row['seeds'])} | {per_seed} | {stages} | "
+            f"{row['seeds_at_9_5']}/{len(row['seeds'])} | {per_seed} | {stages} | {switch} | "
             f"{row['wall_s_mean']:.0f} |"
         )
     return "\n".join(lines)
