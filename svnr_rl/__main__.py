@@ -16,6 +16,7 @@ from __future__ import annotations
 # Only the standard library at import time: `--help` and argument errors must answer without
 # importing torch (seconds on a busy machine).  Everything else is imported by the handlers.
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from svnr_rl.cli_style import (
 
 if TYPE_CHECKING:
     from svnr_rl.config import Config
+    from svnr_rl.train import TrainerFactory
 
 __all__ = ["main"]
 
@@ -123,8 +125,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     cfg, notes = _train_config(args)
     _note(notes)
     if args.print_config:
-        import json
-
         from svnr_rl.config import config_to_dict
 
         print(json.dumps(config_to_dict(cfg), indent=2))
@@ -167,6 +167,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trainer_of(run: Path) -> TrainerFactory:
+    """The trainer a run was started with: the guided one if its ``trial.json`` (a study
+    trial's record) says the run had a guided start, else the plain one."""
+    from svnr_rl.train import Trainer
+
+    meta = run / "trial.json"
+    try:
+        steps = json.loads(meta.read_text()).get("guided_env_steps", 0) if meta.is_file() else 0
+    except (OSError, ValueError, AttributeError):
+        steps = 0  # an unreadable record: the run folder's own checks speak for it
+    if isinstance(steps, int) and steps > 0:
+        from svnr_rl.guided_trainer import guided_factory
+
+        return guided_factory(steps)
+    return Trainer
+
+
 def _cmd_resume(args: argparse.Namespace) -> int:
     from svnr_rl.train import resume
 
@@ -177,7 +194,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         over["device"] = args.device
     if args.progress is not None:
         over["progress"] = args.progress
-    res = resume(args.run, overrides=over)
+    res = resume(args.run, overrides=over, trainer_factory=_trainer_of(Path(args.run)))
     if res.already_finished:
         print(
             f"the run had already trained to its length ({res.env_steps} environment steps); "

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from svnr_rl.__main__ import main
 from svnr_rl.config import ConfigError
 from svnr_rl.gather_diagnostics import soft_value_bound, steer_actions
 from svnr_rl.guided_trainer import GuidedStartTrainer, guided_factory
@@ -77,3 +78,35 @@ def test_a_guided_trial_resumes_guided_and_finishes_identical(tmp_path: Path) ->
     b = json.loads((Path(broken.run_dir) / "summary.json").read_text())
     assert a["final_test_return_mean"] == b["final_test_return_mean"]
     assert json.loads((Path(broken.run_dir) / "trial.json").read_text())["task"] == "pg"
+
+
+def test_a_guided_trial_stopped_mid_guidance_resumes_guided_from_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """``python -m svnr_rl resume RUN`` of a study's guided trial (issue 33: it resumed
+    unguided, since the guided start is not in the config; trial.json now records it)."""
+    spec = parse_study(
+        {
+            "study": {"name": "g", "seeds": [0], "train_episodes": 8, "set": TINY_SET},
+            "task": [{"key": "pg", "preset": "particle-gather", "guided_env_steps": 128}],
+            "method": [{"key": "svnr", "method": "svnr"}],
+        }
+    )
+    (whole,) = grid_trials(spec, tmp_path / "a")
+    (broken,) = grid_trials(spec, tmp_path / "b")
+    assert run_trial(whole).action == "trained"
+    assert json.loads((Path(whole.run_dir) / "trial.json").read_text())["guided_env_steps"] == 128
+
+    class Stop(Exception):
+        pass
+
+    def stop_mid_guidance(trainer: Trainer) -> None:
+        if trainer.env_steps > 80:  # after the first checkpoint (64), before 128
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_trial(broken, on_step=stop_mid_guidance)
+    assert main(["resume", broken.run_dir, "--no-progress"]) == 0
+    # the behaviour policy's returns of every segment (guided or not) and the final test
+    a, b = (Path(t.run_dir) / "metrics.csv" for t in (whole, broken))
+    assert a.read_text() == b.read_text()

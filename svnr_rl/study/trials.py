@@ -15,9 +15,10 @@ import json
 import shutil
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from svnr_rl.atomic_file import write_atomic
 from svnr_rl.config import (
@@ -29,6 +30,9 @@ from svnr_rl.config import (
 )
 from svnr_rl.run_status import is_completed, run_state
 from svnr_rl.study.spec import MethodEntry, StudySpec, TaskEntry
+
+if TYPE_CHECKING:
+    from svnr_rl.train import Trainer
 
 __all__ = [
     "FAILURE_JSON",
@@ -176,9 +180,23 @@ def _trainer_factory(trial: Trial) -> Any:
     return guided_factory(trial.task.guided_env_steps)
 
 
-def run_trial(trial: Trial) -> Outcome:
-    """Train, resume or reuse one trial's run folder (in a Ray worker or in-process)."""
+def run_trial(trial: Trial, on_step: Callable[[Trainer], None] | None = None) -> Outcome:
+    """Train, resume or reuse one trial's run folder (in a Ray worker or in-process).
+
+    ``trial.json`` is written at the first step already (and again at the end), so that a run
+    stopped early carries its record (the guided start, which is not in the config, included)
+    for ``python -m svnr_rl resume``.  ``on_step`` is passed on to the trainer (tests)."""
     from svnr_rl.train import resume, train
+
+    recorded = False
+
+    def step(trainer: Trainer) -> None:
+        nonlocal recorded
+        if not recorded:
+            _write_trial_json(trial)
+            recorded = True
+        if on_step is not None:
+            on_step(trainer)
 
     t0 = time.perf_counter()
     cfg = trial.config()
@@ -190,14 +208,14 @@ def run_trial(trial: Trial) -> Outcome:
         done = finished_summary(rd)
         if done is not None:
             return Outcome(trial, "reused", 0.0, summary=done)
-        resume(rd, trainer_factory=factory)
+        resume(rd, trainer_factory=factory, on_step=step)
         action = "resumed"
     else:
         if rd.exists():
             # made but never configured (killed between mkdir and config.json, or a failure
             # before training): start over
             shutil.rmtree(rd)
-        train(cfg, trainer_factory=factory)
+        train(cfg, trainer_factory=factory, on_step=step)
         action = "trained"
     _write_trial_json(trial)
     (rd / FAILURE_JSON).unlink(missing_ok=True)
@@ -232,6 +250,8 @@ def _write_trial_json(trial: Trial) -> None:
         "seed": trial.seed,
         "tuning": trial.tuning,
         "params": trial.values,
+        # not in the config: `python -m svnr_rl resume` reads it to resume a guided run guided
+        "guided_env_steps": trial.task.guided_env_steps,
     }
     write_atomic(Path(trial.run_dir) / TRIAL_JSON, json.dumps(meta, indent=2) + "\n")
 
