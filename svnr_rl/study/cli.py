@@ -51,8 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers",
         type=bounded_int(1, 4096),
-        default=2,
-        help="trials at once (local Ray: one CPU each)",
+        default=None,
+        help="trials at once (local Ray: one CPU each; default: 2, or 1 on a one-CPU machine; "
+        "more than the CPUs is refused)",
     )
     p.add_argument(
         "--address",
@@ -91,12 +92,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(args, " ".join([_PROG, *(shlex.quote(a) for a in args_list)]))
 
 
-def _check_machine(args: argparse.Namespace) -> None:
-    """Refuse, before Ray starts, what a local Ray on this machine cannot run: a CUDA device
-    that is not there, more workers than CPUs.  (A cluster named by ``--address`` is not
-    checked here: its own resources decide.)"""
+def _resolve_machine(args: argparse.Namespace) -> None:
+    """Fill in the default worker count (2, at most the CPUs of a local Ray) and refuse,
+    before Ray starts, what a local Ray on this machine cannot run: a CUDA device that is not
+    there, more workers than CPUs.  (A cluster named by ``--address`` is not checked here: its
+    own resources decide.)"""
     from svnr_rl.config import ConfigError
 
+    cpus = os.cpu_count() or 1
+    if args.workers is None:
+        args.workers = 2 if args.address else min(2, cpus)
     if args.address:
         return
     if args.device == "cuda":
@@ -107,7 +112,6 @@ def _check_machine(args: argparse.Namespace) -> None:
                 "--device cuda: this machine has no CUDA device (torch.cuda.is_available() is "
                 "False); use --device cpu or auto, or --address a Ray cluster with GPUs"
             )
-    cpus = os.cpu_count() or 1
     if args.workers > cpus:
         raise ConfigError(
             f"--workers {args.workers}: this machine has {cpus} CPU(s) and a local Ray runs one "
@@ -171,7 +175,7 @@ def run_command(args: argparse.Namespace, command: str) -> int:
         outcomes = []
         if args.action != "report":
             # after every other check (bad input writes nothing), before Ray starts
-            _check_machine(args)
+            _resolve_machine(args)
         _check_writable(out, "--out")
         if args.action != "report":
             total = len(trials)
