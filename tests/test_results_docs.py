@@ -29,7 +29,7 @@ def _between(text: str, marker: str) -> str:
 def test_the_fork_reference_table_is_its_run_files_summarized() -> None:
     folder = ROOT / "docs" / "results" / "accf_fork"
     mod = _module(folder / "summarize.py")
-    summary = mod.summarize(folder / "runs")
+    summary = mod.summarize(folder / "run_results")
     assert summary == json.loads((folder / "summary.json").read_text())
     assert _between((folder / "README.md").read_text(), "<!-- table -->") == mod.table(summary)
     # the runs the README speaks of: ACCF on the paper's game, five seeds

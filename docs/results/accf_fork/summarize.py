@@ -1,6 +1,6 @@
 """Summarize our runs of the public fork's ACCF and GPF learners (``Jarvis-K/rommeo``).
 
-Reads the result JSONs in ``runs/`` (one per run, written by the launcher described in this
+Reads the result JSONs in ``run_results/`` (one per run, written by the launcher described in this
 folder's README; the fork's code is not in this repository) and writes ``summary.json``: per
 learner x ``s2``, the seeds run and, over them, the mean and standard deviation (numpy ``std``,
 ddof 0) of the last step's printed reward (the fork's own figure) and of the mean reward of the
@@ -102,7 +102,7 @@ def rewrite_readme(readme: Path, text: str) -> None:
 
 
 if __name__ == "__main__":
-    summary = summarize(HERE / "runs")
+    summary = summarize(HERE / "run_results")
     (HERE / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     rewrite_readme(HERE / "README.md", table(summary))
     for key, row in summary.items():
