@@ -28,7 +28,6 @@ from svnr_rl.cli_style import (
 
 if TYPE_CHECKING:
     from svnr_rl.config import Config
-    from svnr_rl.train import TrainerFactory
 
 __all__ = ["main"]
 
@@ -106,8 +105,6 @@ def _train_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
 
 
 def _json_str(s: str) -> str:
-    import json
-
     return json.dumps(s)
 
 
@@ -167,24 +164,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trainer_of(run: Path) -> TrainerFactory:
-    """The trainer a run was started with: the guided one if its ``trial.json`` (a study
-    trial's record) says the run had a guided start, else the plain one."""
-    from svnr_rl.train import Trainer
-
-    meta = run / "trial.json"
-    try:
-        steps = json.loads(meta.read_text()).get("guided_env_steps", 0) if meta.is_file() else 0
-    except (OSError, ValueError, AttributeError):
-        steps = 0  # an unreadable record: the run folder's own checks speak for it
-    if isinstance(steps, int) and steps > 0:
-        from svnr_rl.guided_trainer import guided_factory
-
-        return guided_factory(steps)
-    return Trainer
-
-
 def _cmd_resume(args: argparse.Namespace) -> int:
+    from svnr_rl.study.trials import recorded_trainer_factory
     from svnr_rl.train import resume
 
     over: dict[str, object] = {}
@@ -194,7 +175,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         over["device"] = args.device
     if args.progress is not None:
         over["progress"] = args.progress
-    res = resume(args.run, overrides=over, trainer_factory=_trainer_of(Path(args.run)))
+    res = resume(args.run, overrides=over, trainer_factory=recorded_trainer_factory(Path(args.run)))
     if res.already_finished:
         print(
             f"the run had already trained to its length ({res.env_steps} environment steps); "

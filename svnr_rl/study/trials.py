@@ -45,6 +45,7 @@ __all__ = [
     "grid_trials",
     "read_failure",
     "record_failure",
+    "recorded_trainer_factory",
     "run_trial",
     "run_trial_safe",
     "validate",
@@ -169,15 +170,31 @@ def check_same_config(run_dir: Path, cfg: Config) -> None:
         )
 
 
-def _trainer_factory(trial: Trial) -> Any:
-    """The plain trainer, or the guided one for a task with ``guided_env_steps``."""
-    if not trial.task.guided_env_steps:
+def _factory_for(guided_env_steps: int) -> Any:
+    """The plain trainer, or the guided one for ``guided_env_steps > 0``."""
+    if guided_env_steps <= 0:
         from svnr_rl.train import Trainer
 
         return Trainer
     from svnr_rl.guided_trainer import guided_factory
 
-    return guided_factory(trial.task.guided_env_steps)
+    return guided_factory(guided_env_steps)
+
+
+def _trainer_factory(trial: Trial) -> Any:
+    """The trainer of ``trial``'s task (guided for a task with ``guided_env_steps``)."""
+    return _factory_for(trial.task.guided_env_steps)
+
+
+def recorded_trainer_factory(run_dir: Path) -> Any:
+    """The trainer a run folder was started with, from its ``trial.json`` (a study trial's
+    record; the guided start is not in the config): the plain one without a readable record."""
+    try:
+        meta = json.loads((run_dir / TRIAL_JSON).read_text())
+    except (OSError, ValueError):
+        return _factory_for(0)  # no record, or an unreadable one: the folder's checks speak
+    steps = meta.get("guided_env_steps", 0) if isinstance(meta, dict) else 0
+    return _factory_for(steps if isinstance(steps, int) else 0)
 
 
 def run_trial(trial: Trial, on_step: Callable[[Trainer], None] | None = None) -> Outcome:
